@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Runnel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "runnel", targets: ["runnel"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "HTTPServer", swiftSettings: strictSettings),
+        .target(name: "RunsDomain", swiftSettings: strictSettings),
+        .executableTarget(name: "MigrationEmbedder", swiftSettings: strictSettings),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        .target(
+            name: "RunsStorage",
+            dependencies: ["CSQLite", "RunsDomain"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "RunsAPI",
+            dependencies: ["HTTPServer", "RunsDomain", "RunsStorage"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "runnel",
+            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
+        .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
+        .testTarget(name: "RunsStorageTests", dependencies: ["RunsStorage", "RunsDomain"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RunsAPITests",
+            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage", "RunsDomain"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+/// Matches `METHOD /path/:param` routes. A path that matches no route is `.notFound`; a path that
+/// matches under another method is `.methodNotAllowed` with the methods that would work.
+public struct Router<Handler: Sendable>: Sendable {
+    public enum Match {
+        case found(Handler, parameters: [String: String])
+        case notFound
+        case methodNotAllowed(allowed: [String])
+    }
+
+    private enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private struct Route: Sendable {
+        var method: String
+        var segments: [Segment]
+        var handler: Handler
+    }
+
+    private var routes: [Route] = []
+    /// Paths are served both with this prefix and without it.
+    public let optionalPrefix: String?
+
+    public init(optionalPrefix: String? = nil) {
+        self.optionalPrefix = optionalPrefix
+    }
+
+    /// - Parameter pattern: e.g. `/threads/:thread_id/messages`.
+    public mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {
+        let segments = pattern.split(separator: "/").map { part -> Segment in
+            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+        }
+        routes.append(Route(method: method, segments: segments, handler: handler))
+    }
+
+    public func match(method: String, path: Substring) -> Match {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // A trailing slash names the same resource.
+        if parts.count > 1, parts.last == "" { parts = parts.dropLast() }
+        if let prefix = optionalPrefix, parts.first.map({ $0 == prefix }) == true {
+            parts = parts.dropFirst()
+        }
+        let requested = Array(parts)
+        var allowed: [String] = []
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, to: requested) else { continue }
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return .found(route.handler, parameters: parameters)
+            }
+            allowed.append(route.method)
+        }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains("GET") { allowed.append("HEAD") }
+        return .methodNotAllowed(allowed: allowed)
+    }
+
+    private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
+        guard segments.count == parts.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let text):
+                guard part == text else { return nil }
+            case .parameter(let name):
+                guard !part.isEmpty else { return nil }
+                parameters[name] = PercentDecoding.decode(part)
+            }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,59 @@
+import HTTPServer
+import RunsDomain
+
+/// Everything a handler needs about one request, already authenticated.
+public struct APIContext: Sendable {
+    public let request: HTTPRequest
+    public let parameters: [String: String]
+    public let project: String
+    public let services: Services
+
+    public func parameter(_ name: String) -> String { parameters[name] ?? "" }
+
+    /// The JSON body as an object; an empty body (e.g. `POST …/cancel`) reads as `{}`.
+    public func body() throws -> JSONValue {
+        let bytes = request.body
+        if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return [:] }
+        let value = try JSONValue.parse(bytes)
+        guard case .object = value else {
+            throw APIError.invalid("The request body must be a JSON object, but got \(value.typeName).", code: "invalid_type")
+        }
+        return value
+    }
+
+    public func query(_ name: String) -> String? {
+        request.queryItems.last { $0.name == name }?.value
+    }
+
+    /// `limit` (1…100, default 20), `order` (default desc), `after`, `before`.
+    public func listQuery() throws(APIError) -> ListQuery {
+        var query = ListQuery()
+        if let limit = self.query("limit") {
+            guard let value = Int(limit) else {
+                throw .invalid("Invalid 'limit': expected an integer, but got '\(limit)' instead.", param: "limit", code: "invalid_type")
+            }
+            guard (1...100).contains(value) else {
+                throw .invalid("Invalid 'limit': \(value). Limit can range between 1 and 100.", param: "limit", code: "invalid_value")
+            }
+            query.limit = value
+        }
+        if let order = self.query("order") {
+            try Validate.oneOf(order, ["asc", "desc"], param: "order")
+            query.order = ListQuery.Order(rawValue: order)!
+        }
+        query.after = self.query("after").flatMap { $0.isEmpty ? nil : $0 }
+        query.before = self.query("before").flatMap { $0.isEmpty ? nil : $0 }
+        return query
+    }
+}
+
+/// What handlers share: id generation and time.
+public struct Services: Sendable {
+    public let ids: ObjectIDGenerator
+    public let clock: any Clock
+
+    public init(ids: ObjectIDGenerator, clock: any Clock) {
+        self.ids = ids
+        self.clock = clock
+    }
+}

@@ -1,0 +1,73 @@
+import HTTPServer
+import RunsDomain
+import RunsStorage
+
+/// The one place that turns failures into responses, always in OpenAI's envelope
+/// `{"error":{"message","type","param","code"}}`. Handlers throw; they never build errors.
+enum ErrorResponses {
+    static func response(for error: any Error, requestID: String, log: Logger) -> HTTPResponse {
+        switch error {
+        case let error as APIError:
+            return envelope(status: status(of: error.kind), type: type(of: error.kind), message: error.message,
+                            param: error.param, code: error.code)
+        case let error as JSONParseError:
+            return envelope(status: 400, type: "invalid_request_error",
+                            message: "We could not parse the JSON body of your request: \(error.message). The API expects a JSON object.",
+                            param: nil, code: "invalid_json")
+        case let error as SQLiteError where error.isBusy:
+            log.warning("request \(requestID): database busy: \(error)")
+            var response = envelope(status: 503, type: "server_error",
+                                    message: "The database is busy; please retry.", param: nil, code: nil)
+            response.headers.add("retry-after", "1")
+            return response
+        default:
+            log.error("request \(requestID) failed: \(error)")
+            return envelope(status: 500, type: "server_error",
+                            message: "The server had an error while processing your request (request id \(requestID)).",
+                            param: nil, code: nil)
+        }
+    }
+
+    static func envelope(status: Int, type: String, message: String, param: String?, code: String?) -> HTTPResponse {
+        let body: JSONValue = [
+            "error": [
+                "message": .string(message),
+                "type": .string(type),
+                "param": JSONValue(param),
+                "code": JSONValue(code),
+            ],
+        ]
+        return JSONResponse.make(status: status, body)
+    }
+
+    static func status(of kind: APIError.Kind) -> Int {
+        switch kind {
+        case .invalidRequest: 400
+        case .authentication: 401
+        case .notFound: 404
+        case .server: 500
+        case .unavailable: 503
+        }
+    }
+
+    static func type(of kind: APIError.Kind) -> String {
+        switch kind {
+        case .invalidRequest, .notFound, .authentication: "invalid_request_error"
+        case .server, .unavailable: "server_error"
+        }
+    }
+
+    /// For errors found before routing (malformed HTTP, limits).
+    static func httpLevel(status: Int, message: String) -> HTTPResponse {
+        envelope(status: status, type: status >= 500 ? "server_error" : "invalid_request_error",
+                 message: message, param: nil, code: nil)
+    }
+}
+
+enum JSONResponse {
+    static func make(status: Int = 200, _ body: JSONValue, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        var headers = headers
+        headers.add("content-type", "application/json")
+        return HTTPResponse(status: status, headers: headers, body: body.serialized())
+    }
+}

@@ -1,0 +1,78 @@
+import HTTPServer
+import RunsDomain
+import RunsStorage
+
+/// The composition root: routes every request to its endpoint, authenticates it, runs it on
+/// the right database queue and answers in OpenAI's shapes.
+public final class RunnelApplication: Sendable {
+    private let router: Router<Route>
+    private let database: Database
+    private let keys: APIKeys
+    private let services: Services
+    private let log: Logger
+
+    public init(database: Database, keys: APIKeys, clock: any Clock = SystemClock(), log: Logger) {
+        self.database = database
+        self.keys = keys
+        self.log = log
+        services = Services(ids: ObjectIDGenerator(clock: clock), clock: clock)
+        var router = Router<Route>(optionalPrefix: "v1")
+        router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
+        AssistantsEndpoints.register(in: &router)
+        ThreadsEndpoints.register(in: &router)
+        MessagesEndpoints.register(in: &router)
+        self.router = router
+    }
+
+    /// For errors the HTTP layer finds before a request reaches the application.
+    public static func httpErrorResponse(status: Int, message: String) -> HTTPResponse {
+        ErrorResponses.httpLevel(status: status, message: message)
+    }
+
+    public func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let path = request.path
+        switch router.match(method: request.method, path: path) {
+        case .notFound:
+            responder.send(ErrorResponses.envelope(
+                status: 404, type: "invalid_request_error", message: "Invalid URL (\(request.method) \(path))",
+                param: nil, code: nil))
+        case .methodNotAllowed(let allowed):
+            var response = ErrorResponses.envelope(
+                status: 405, type: "invalid_request_error",
+                message: "Method \(request.method) is not allowed for \(path); use \(allowed.joined(separator: ", ")).",
+                param: nil, code: nil)
+            response.headers.add("allow", allowed.joined(separator: ", "))
+            responder.send(response)
+        case .found(let route, let parameters):
+            if case .open(let answer) = route {
+                responder.send(answer(request))
+                return
+            }
+            let project: String
+            do {
+                project = try keys.project(authorization: request.headers["authorization"])
+            } catch {
+                responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
+                return
+            }
+            let context = APIContext(request: request, parameters: parameters, project: project, services: services)
+            run(route, context, responder)
+        }
+    }
+
+    private func run(_ route: Route, _ context: APIContext, _ responder: HTTPResponder) {
+        let log = log
+        let reply: @Sendable (Result<JSONValue, any Error>) -> Void = { result in
+            switch result {
+            case .success(let body): responder.send(JSONResponse.make(body))
+            case .failure(let error): responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
+            }
+        }
+        switch route {
+        case .read(let handler): database.read({ try handler(context, $0) }, completion: reply)
+        case .write(let handler): database.write({ try handler(context, $0) }, completion: reply)
+        case .custom(let handler): handler(context, responder)
+        case .open: break
+        }
+    }
+}

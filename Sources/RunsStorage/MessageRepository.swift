@@ -1,0 +1,75 @@
+import RunsDomain
+
+/// Messages of one project's threads.
+public struct MessageRepository {
+    let connection: SQLiteConnection
+    let project: String
+
+    public init(_ connection: SQLiteConnection, project: String) {
+        self.connection = connection
+        self.project = project
+    }
+
+    private static let columns = """
+        id, created_at, thread_id, status, incomplete_details, completed_at, incomplete_at, role, content,
+        assistant_id, run_id, attachments, metadata
+        """
+
+    public func insert(_ message: Message) throws {
+        try connection.run(
+            "INSERT INTO messages (project, \(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [project.sqlite] + Self.values(message))
+    }
+
+    /// Rewrites everything but the identity; the run engine uses it as a message grows.
+    public func update(_ message: Message) throws {
+        try connection.run("""
+            UPDATE messages SET status = ?, incomplete_details = ?, completed_at = ?, incomplete_at = ?, role = ?,
+                content = ?, assistant_id = ?, run_id = ?, attachments = ?, metadata = ?
+            WHERE id = ? AND project = ?
+            """, Array(Self.values(message).dropFirst(3)) + [message.id.sqlite, project.sqlite])
+    }
+
+    public func find(_ id: String, threadID: String) throws -> Message? {
+        try connection.queryOne(
+            "SELECT \(Self.columns) FROM messages WHERE id = ? AND thread_id = ? AND project = ?",
+            [id.sqlite, threadID.sqlite, project.sqlite], Self.decode)
+    }
+
+    public func delete(_ id: String, threadID: String) throws -> Bool {
+        try connection.run("DELETE FROM messages WHERE id = ? AND thread_id = ? AND project = ?",
+                           [id.sqlite, threadID.sqlite, project.sqlite]) > 0
+    }
+
+    public func list(threadID: String, runID: String? = nil, _ query: ListQuery) throws -> Page<Message> {
+        var select = "SELECT \(Self.columns) FROM messages WHERE thread_id = ? AND project = ?"
+        var scope: [SQLiteValue] = [threadID.sqlite, project.sqlite]
+        if let runID {
+            select += " AND run_id = ?"
+            scope.append(runID.sqlite)
+        }
+        return try Pagination.page(connection, select: select, scope: scope, query: query, map: Self.decode, id: \.id)
+    }
+
+    private static func values(_ message: Message) -> [SQLiteValue] {
+        [
+            message.id.sqlite, message.createdAt.sqlite, message.threadID.sqlite, message.status.rawValue.sqlite,
+            message.incompleteDetails.nullableColumnText, message.completedAt.sqlite, message.incompleteAt.sqlite,
+            message.role.rawValue.sqlite, JSONValue.array(message.content).columnText, message.assistantID.sqlite,
+            message.runID.sqlite, message.attachments.nullableColumnText, message.metadata.columnText,
+        ]
+    }
+
+    private static func decode(_ row: SQLiteRow) -> Message {
+        var content: [JSONValue] = []
+        if case .array(let parts) = JSONValue.column(row.string(8)) { content = parts }
+        return Message(
+            id: row.string(0), createdAt: row.int(1), threadID: row.string(2),
+            status: MessageStatus(rawValue: row.string(3)) ?? .completed,
+            incompleteDetails: JSONValue.column(row.optionalString(4)), completedAt: row.optionalInt(5),
+            incompleteAt: row.optionalInt(6), role: MessageRole(rawValue: row.string(7)) ?? .user, content: content,
+            assistantID: row.optionalString(9), runID: row.optionalString(10),
+            attachments: JSONValue.column(row.optionalString(11), default: []),
+            metadata: JSONValue.column(row.string(12), default: [:]))
+    }
+}

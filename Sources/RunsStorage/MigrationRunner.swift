@@ -1,0 +1,73 @@
+/// One schema change, from `Migrations/NNNN_name.sql`.
+public struct Migration: Sendable, Equatable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+
+    /// The migrations compiled into this binary, in version order.
+    public static func embedded() throws(MigrationError) -> [Migration] {
+        try parse(embeddedMigrationFiles)
+    }
+
+    /// Reads versions from file names (`0002_runs.sql` is version 2) and rejects gaps in naming.
+    public static func parse(_ files: [(name: String, sql: String)]) throws(MigrationError) -> [Migration] {
+        var migrations: [Migration] = []
+        for file in files {
+            let digits = file.name.prefix { $0.isNumber }
+            guard !digits.isEmpty, let version = Int(digits), version > 0 else {
+                throw MigrationError(message: "Migration file \(file.name) must start with a positive version number, e.g. 0001_name.sql.")
+            }
+            migrations.append(Migration(version: version, name: file.name, sql: file.sql))
+        }
+        migrations.sort { $0.version < $1.version }
+        for (earlier, later) in zip(migrations, migrations.dropFirst()) where earlier.version == later.version {
+            throw MigrationError(message: "Migrations \(earlier.name) and \(later.name) share version \(earlier.version).")
+        }
+        return migrations
+    }
+}
+
+public struct MigrationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Brings a database up to date: each pending migration runs in its own `BEGIN IMMEDIATE …
+/// COMMIT` together with its row in `schema_migrations`, so a failing one leaves no trace.
+public enum MigrationRunner {
+    @discardableResult
+    public static func apply(_ migrations: [Migration], to connection: SQLiteConnection, now: Int) throws -> [Int] {
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at INTEGER NOT NULL
+            ) STRICT
+            """)
+        let applied = Set(try connection.query("SELECT version FROM schema_migrations") { $0.int(0) })
+        if let newest = applied.max(), let known = migrations.last?.version, newest > known {
+            throw MigrationError(message: "The database at \(connection.path) has schema version \(newest), newer than this binary knows (\(known)). Run a newer Runnel, or restore a backup.")
+        }
+        var done: [Int] = []
+        for migration in migrations where !applied.contains(migration.version) {
+            do {
+                try connection.transaction {
+                    try connection.execute(migration.sql)
+                    try connection.run(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        [.integer(Int64(migration.version)), .text(migration.name), .integer(Int64(now))])
+                }
+            } catch {
+                throw MigrationError(message: "Migration \(migration.name) failed and was rolled back: \(error)")
+            }
+            done.append(migration.version)
+        }
+        return done
+    }
+}

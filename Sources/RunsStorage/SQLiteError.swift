@@ -1,0 +1,24 @@
+import CSQLite
+
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public var resultCode: Int32
+    public var extendedCode: Int32
+    public var message: String
+    public var sql: String?
+
+    public var description: String {
+        "SQLite error \(extendedCode): \(message)" + (sql.map { " (in \($0.prefix(200)))" } ?? "")
+    }
+
+    /// The database was locked for longer than the busy timeout.
+    public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
+
+    public var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
+
+    init(connection: OpaquePointer?, code: Int32, sql: String? = nil) {
+        resultCode = code & 0xFF
+        extendedCode = connection.map { sqlite3_extended_errcode($0) } ?? code
+        message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        self.sql = sql
+    }
+}

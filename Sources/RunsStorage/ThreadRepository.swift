@@ -1,0 +1,39 @@
+import RunsDomain
+
+/// Threads of one project.
+public struct ThreadRepository {
+    let connection: SQLiteConnection
+    let project: String
+
+    public init(_ connection: SQLiteConnection, project: String) {
+        self.connection = connection
+        self.project = project
+    }
+
+    public func insert(_ thread: ChatThread) throws {
+        try connection.run(
+            "INSERT INTO threads (id, project, created_at, tool_resources, metadata) VALUES (?, ?, ?, ?, ?)",
+            [thread.id.sqlite, project.sqlite, thread.createdAt.sqlite, thread.toolResources.nullableColumnText,
+             thread.metadata.columnText])
+    }
+
+    public func update(_ thread: ChatThread) throws {
+        try connection.run("UPDATE threads SET tool_resources = ?, metadata = ? WHERE id = ? AND project = ?",
+                           [thread.toolResources.nullableColumnText, thread.metadata.columnText, thread.id.sqlite, project.sqlite])
+    }
+
+    public func find(_ id: String) throws -> ChatThread? {
+        try connection.queryOne(
+            "SELECT id, created_at, tool_resources, metadata FROM threads WHERE id = ? AND project = ?",
+            [id.sqlite, project.sqlite]
+        ) { row in
+            ChatThread(id: row.string(0), createdAt: row.int(1), toolResources: JSONValue.column(row.optionalString(2)),
+                       metadata: JSONValue.column(row.string(3), default: [:]))
+        }
+    }
+
+    /// Deletes the thread with its messages, runs and run steps (foreign keys cascade).
+    public func delete(_ id: String) throws -> Bool {
+        try connection.run("DELETE FROM threads WHERE id = ? AND project = ?", [id.sqlite, project.sqlite]) > 0
+    }
+}

@@ -1,0 +1,81 @@
+import Dispatch
+import Foundation
+import HTTPServer
+import RunsAPI
+import RunsDomain
+import RunsStorage
+
+enum ServeCommand {
+    static func run(arguments: [String]) -> Never {
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.resolve(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            fail("\(error)")
+        }
+        if configuration.showHelp {
+            print(Configuration.helpText, terminator: "")
+            exit(0)
+        }
+        let level: Logger.Level = switch configuration.string("log_level") {
+        case "debug": .debug
+        case "warning": .warning
+        case "error": .error
+        default: .info
+        }
+        let log = Logger(minimum: level)
+        // A vanished client must never kill the process; sends also pass MSG_NOSIGNAL.
+        signal(SIGPIPE, SIG_IGN)
+
+        let databasePath = URL(fileURLWithPath: configuration.string("database")).standardizedFileURL.path
+        let database: Database
+        do {
+            database = try Database(
+                path: databasePath,
+                options: DatabaseOptions(readerCount: configuration.int("database_readers"),
+                                         synchronous: configuration.string("sqlite_synchronous")))
+        } catch {
+            fail("cannot open database \(databasePath): \(error)")
+        }
+        let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), log: log)
+        let limits = ServerLimits(
+            maxBodyBytes: configuration.int("max_body_bytes"),
+            maxHeaderBytes: configuration.int("max_header_bytes"),
+            maxConnections: configuration.int("max_connections"),
+            headerReadTimeout: configuration.seconds("header_read_timeout"),
+            keepAliveTimeout: configuration.seconds("keep_alive_timeout"),
+            shutdownGracePeriod: configuration.seconds("shutdown_grace"))
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(
+                host: configuration.string("host"), port: configuration.int("port"), limits: limits,
+                errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+        } catch {
+            fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
+        }
+        let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
+        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count)")
+
+        let signals = DispatchQueue(label: "runnel.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signals)
+            source.setEventHandler {
+                log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
+                server.shutdown(gracePeriod: limits.shutdownGracePeriod)
+                database.close()
+                log.info("stopped")
+                exit(0)
+            }
+            source.activate()
+            sources.append(source)
+        }
+        withExtendedLifetime(sources) { dispatchMain() }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("runnel: error: \(message)\n".utf8))
+        exit(2)
+    }
+}

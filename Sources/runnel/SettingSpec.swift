@@ -1,0 +1,52 @@
+/// One setting of `runnel serve`: a flag, an environment variable and a config-file key, with a
+/// default. Precedence is flag > environment > config file > default.
+struct SettingSpec: Sendable {
+    enum Kind: Sendable {
+        case text
+        case integer(ClosedRange<Int>)
+        case seconds
+        case choice([String])
+    }
+
+    let key: String
+    let flag: String
+    let env: String
+    let defaultValue: String
+    let kind: Kind
+    let help: String
+
+    init(_ key: String, default defaultValue: String, _ kind: Kind = .text, help: String) {
+        self.key = key
+        flag = "--" + key.replacingOccurrences(of: "_", with: "-")
+        env = "RUNNEL_" + key.uppercased()
+        self.defaultValue = defaultValue
+        self.kind = kind
+        self.help = help
+    }
+
+    /// Every setting, in the order `--help` lists them.
+    static let all: [SettingSpec] = [
+        SettingSpec("host", default: "127.0.0.1", help: "Address to listen on (0.0.0.0 for every interface)."),
+        SettingSpec("port", default: "8080", .integer(0...65535), help: "Port to listen on; 0 picks a free one."),
+        SettingSpec("database", default: "./runnel.sqlite", help: "SQLite file; created with its directory if missing."),
+        SettingSpec("log_level", default: "info", .choice(["debug", "info", "warning", "error"]), help: "Least severe log level written to stderr."),
+        SettingSpec("max_body_bytes", default: "33554432", .integer(1...Int(Int32.max)), help: "Largest request body accepted (413 beyond)."),
+        SettingSpec("max_header_bytes", default: "16384", .integer(1024...1_048_576), help: "Largest request head accepted (431 beyond)."),
+        SettingSpec("max_connections", default: "10000", .integer(1...1_000_000), help: "Open connections served at once; more are refused with 503."),
+        SettingSpec("header_read_timeout", default: "10", .seconds, help: "Seconds a client has to send a request head."),
+        SettingSpec("keep_alive_timeout", default: "75", .seconds, help: "Seconds an idle keep-alive connection is kept."),
+        SettingSpec("shutdown_grace", default: "10", .seconds, help: "Seconds SIGTERM/SIGINT waits for in-flight requests."),
+        SettingSpec("database_readers", default: "3", .integer(1...64), help: "Read-only SQLite connections serving GETs."),
+        SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),
+                    help: "NORMAL survives a crash of the process; FULL also a power loss, with slower writes."),
+    ]
+
+    /// Keys only the config file has, listed in `--help` for completeness.
+    static let apiKeysHelp = """
+          --api-key KEY              env RUNNEL_API_KEYS (comma-separated), config "api_keys" (default: none)
+                                     Repeatable. With no key, every request is accepted and all objects share
+                                     one project. A key given here gets a project of its own; the config file's
+                                     "api_keys": [{"key": "…", "project": "…"}] names projects, so several keys
+                                     (or a rotated key) can share one.
+        """
+}

@@ -1,0 +1,23 @@
+import Foundation
+import HTTPServer
+import RunsAPI
+import RunsDomain
+import RunsStorage
+
+/// `runnel serve [options]`, or `runnel --help`.
+let commandLine = Array(CommandLine.arguments.dropFirst())
+switch commandLine.first {
+case "serve":
+    ServeCommand.run(arguments: Array(commandLine.dropFirst()))
+case "--help", "-h", "help", nil:
+    print("""
+        Usage: runnel <command> [options]
+
+        Commands:
+          serve     Run the server (runnel serve --help lists its settings).
+        """)
+    exit(commandLine.isEmpty ? 2 : 0)
+default:
+    FileHandle.standardError.write(Data("runnel: unknown command '\(commandLine[0])' (try runnel --help)\n".utf8))
+    exit(2)
+}
