@@ -43,13 +43,18 @@ public struct Router<Handler: Sendable>: Sendable {
         }
         let requested = Array(parts)
         var allowed: [String] = []
+        var best: (route: Route, parameters: [String: String], literals: Int)?
         for route in routes {
             guard let parameters = Self.bind(route.segments, to: requested) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                return .found(route.handler, parameters: parameters)
+            guard route.method == method || (method == "HEAD" && route.method == "GET") else {
+                allowed.append(route.method)
+                continue
             }
-            allowed.append(route.method)
+            // `/threads/runs` beats `/threads/:thread_id`: the most literal segments win.
+            let literals = route.segments.count - parameters.count
+            if best.map({ literals > $0.literals }) ?? true { best = (route, parameters, literals) }
         }
+        if let best { return .found(best.route.handler, parameters: best.parameters) }
         if allowed.isEmpty { return .notFound }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .methodNotAllowed(allowed: allowed)

@@ -51,7 +51,8 @@ public enum MigrationRunner {
             ) STRICT
             """)
         let applied = Set(try connection.query("SELECT version FROM schema_migrations") { $0.int(0) })
-        if let newest = applied.max(), let known = migrations.last?.version, newest > known {
+        let known = migrations.last?.version ?? 0
+        if let newest = applied.max(), newest > known {
             throw MigrationError(message: "The database at \(connection.path) has schema version \(newest), newer than this binary knows (\(known)). Run a newer Runnel, or restore a backup.")
         }
         var done: [Int] = []

@@ -53,9 +53,6 @@ enum ServeCommand {
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
-        let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
-        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count)")
-
         let signals = DispatchQueue(label: "runnel.signals")
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
@@ -71,6 +68,11 @@ enum ServeCommand {
             source.activate()
             sources.append(source)
         }
+        // Logged only once the signal handlers are in place, so whoever waits for this line may
+        // signal the process at once.
+        let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
+        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count)")
+
         withExtendedLifetime(sources) { dispatchMain() }
     }
 

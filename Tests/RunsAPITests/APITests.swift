@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+@testable import RunsAPI
+@testable import RunsDomain
+@testable import RunsStorage
+
+/// The application driven in-process through a real server on port 0.
+final class LiveServer: @unchecked Sendable {
+    let directory: URL
+    let database: Database
+    let server: HTTPServer
+
+    init(keys: [APIKeys.Entry] = []) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-api-\(UUID().uuidString)")
+        database = try Database(path: directory.appendingPathComponent("db.sqlite").path)
+        let application = RunnelApplication(database: database, keys: APIKeys(keys), log: Logger(minimum: .error))
+        server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
+                                errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+    }
+
+    deinit {
+        server.shutdown(gracePeriod: 1)
+        database.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func call(_ method: String, _ path: String, body: String? = nil, key: String? = nil) throws -> (Int, JSONValue, [String: String]) {
+        let client = try TestHTTPClient(port: server.port)
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(body?.utf8.count ?? 0)\r\n"
+        if let key { request += "Authorization: Bearer \(key)\r\n" }
+        client.send(request + "\r\n" + (body ?? ""))
+        let response = try client.readResponse()
+        return (response.status, try JSONValue.parse(response.body), response.headers)
+    }
+}
+
+struct APITests {
+    @Test func threadLifecycleThroughHTTP() throws {
+        let live = try LiveServer()
+        let (status, thread, headers) = try live.call("POST", "/v1/threads", body: #"{"messages":[{"role":"user","content":"hello"}]}"#)
+        #expect(status == 200)
+        #expect(headers["x-request-id"]?.hasPrefix("req_") == true)
+        let threadID = try #require(thread["id"]?.stringValue)
+        let (_, messages, _) = try live.call("GET", "/threads/\(threadID)/messages")
+        #expect(messages["has_more"] == false)
+        guard case .array(let items)? = messages["data"] else {
+            Issue.record("no data")
+            return
+        }
+        #expect(items.first?["content"] == [MessageInput.textPart("hello")])
+        let (deleteStatus, deleted, _) = try live.call("DELETE", "/v1/threads/\(threadID)")
+        #expect(deleteStatus == 200)
+        #expect(deleted["object"] == "thread.deleted")
+        let (missing, error, _) = try live.call("GET", "/v1/threads/\(threadID)")
+        #expect(missing == 404)
+        #expect(error["error"]?["message"] == .string("No thread found with id '\(threadID)'."))
+    }
+
+    @Test func validationErrorsNameTheParameter() throws {
+        let live = try LiveServer()
+        let (status, body, _) = try live.call("POST", "/v1/assistants", body: #"{"model":"m","temperature":3}"#)
+        #expect(status == 400)
+        #expect(body["error"]?["param"] == "temperature")
+        let (missing, missingBody, _) = try live.call("POST", "/v1/assistants", body: "{}")
+        #expect(missing == 400)
+        #expect(missingBody["error"]?["code"] == "missing_required_parameter")
+        let (limit, limitBody, _) = try live.call("GET", "/v1/assistants?limit=0")
+        #expect(limit == 400)
+        #expect(limitBody["error"]?["param"] == "limit")
+    }
+
+    @Test func keysIsolateProjects() throws {
+        let live = try LiveServer(keys: [.init(key: "key-a", project: "a"), .init(key: "key-b", project: "b")])
+        let (unauthorized, body, _) = try live.call("GET", "/v1/assistants")
+        #expect(unauthorized == 401)
+        #expect(body["error"]?["code"] == "invalid_api_key")
+        #expect(try live.call("GET", "/v1/assistants", key: "key-c").0 == 401)
+        let (_, assistant, _) = try live.call("POST", "/v1/assistants", body: #"{"model":"m"}"#, key: "key-a")
+        let id = try #require(assistant["id"]?.stringValue)
+        #expect(try live.call("GET", "/v1/assistants/\(id)", key: "key-a").0 == 200)
+        let (other, otherBody, _) = try live.call("GET", "/v1/assistants/\(id)", key: "key-b")
+        #expect(other == 404)
+        #expect(otherBody["error"]?["message"] == .string("No assistant found with id '\(id)'."))
+        #expect(try live.call("GET", "/health").0 == 200)
+    }
+}

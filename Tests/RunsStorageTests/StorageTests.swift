@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+@testable import RunsDomain
+@testable import RunsStorage
+
+/// A database in a directory of its own, removed when the test ends.
+final class TemporaryDatabase {
+    let directory: URL
+    let database: Database
+
+    init(migrations: [Migration]? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-test-\(UUID().uuidString)")
+        database = try Database(path: directory.appendingPathComponent("nested/db.sqlite").path, migrations: migrations)
+    }
+
+    deinit {
+        database.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+struct MigrationTests {
+    @Test func embeddedMigrationsAreOrderedAndApplied() throws {
+        let migrations = try Migration.embedded()
+        #expect(!migrations.isEmpty)
+        #expect(migrations.map(\.version) == migrations.map(\.version).sorted())
+        let temporary = try TemporaryDatabase()
+        let recorded = try temporary.database.readNow { db in
+            try db.query("SELECT version FROM schema_migrations ORDER BY version") { $0.int(0) }
+        }
+        #expect(recorded == migrations.map(\.version))
+    }
+
+    @Test func applyingTwiceDoesNothing() throws {
+        let temporary = try TemporaryDatabase()
+        let again = try temporary.database.writeNow { db in
+            try MigrationRunner.apply(try Migration.embedded(), to: db, now: 0)
+        }
+        #expect(again.isEmpty)
+    }
+
+    @Test func failingMigrationRollsBackAndIsNotRecorded() throws {
+        let temporary = try TemporaryDatabase(migrations: [Migration(version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);")])
+        let broken = [
+            Migration(version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);"),
+            Migration(version: 2, name: "0002_b.sql", sql: "CREATE TABLE b (y INTEGER); INSERT INTO nowhere VALUES (1);"),
+        ]
+        #expect(throws: MigrationError.self) {
+            try temporary.database.writeNow { db in try MigrationRunner.apply(broken, to: db, now: 0) }
+        }
+        let (versions, tables) = try temporary.database.writeNow { db in
+            (try db.query("SELECT version FROM schema_migrations") { $0.int(0) },
+             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'b'") { $0.string(0) })
+        }
+        #expect(versions == [1])
+        #expect(tables.isEmpty)
+    }
+
+    @Test func newerDatabaseIsRefused() throws {
+        let temporary = try TemporaryDatabase(migrations: [Migration(version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);")])
+        #expect(throws: MigrationError.self) {
+            try temporary.database.writeNow { db in try MigrationRunner.apply([], to: db, now: 0) }
+        }
+    }
+
+    @Test func fileNamesGiveVersions() throws {
+        let parsed = try Migration.parse([(name: "0002_b.sql", sql: ""), (name: "0001_a.sql", sql: "")])
+        #expect(parsed.map(\.version) == [1, 2])
+        #expect(throws: MigrationError.self) { try Migration.parse([(name: "a.sql", sql: "")]) }
+        #expect(throws: MigrationError.self) { try Migration.parse([(name: "1_a.sql", sql: ""), (name: "01_b.sql", sql: "")]) }
+    }
+}
+
+struct RepositoryTests {
+    let temporary: TemporaryDatabase
+    let clock = ManualClock()
+    let ids: ObjectIDGenerator
+
+    init() throws {
+        temporary = try TemporaryDatabase()
+        ids = ObjectIDGenerator(clock: clock)
+    }
+
+    /// Threads with messages all created within the same second.
+    func threadWithMessages(_ count: Int, project: String = "p") throws -> (String, [String]) {
+        let threadID = ids.id(.thread)
+        var messageIDs: [String] = []
+        try temporary.database.writeNow { db in
+            try ThreadRepository(db, project: project).insert(ChatThread(id: threadID, createdAt: clock.nowSeconds()))
+            for index in 0..<count {
+                let (id, createdAt) = ids.make(.message)
+                messageIDs.append(id)
+                try MessageRepository(db, project: project).insert(Message(
+                    id: id, createdAt: createdAt, threadID: threadID, role: .user, content: [MessageInput.textPart("m\(index)")]))
+            }
+        }
+        return (threadID, messageIDs)
+    }
+
+    func list(_ threadID: String, _ query: ListQuery, project: String = "p") throws -> Page<Message> {
+        try temporary.database.readNow { db in try MessageRepository(db, project: project).list(threadID: threadID, query) }
+    }
+
+    @Test func sameSecondObjectsKeepCreationOrder() throws {
+        let (thread, created) = try threadWithMessages(30)
+        let ascending = try list(thread, ListQuery(limit: 100, order: .asc))
+        #expect(ascending.items.map(\.id) == created)
+        #expect(ascending.hasMore == false)
+        let descending = try list(thread, ListQuery(limit: 100))
+        #expect(descending.items.map(\.id) == created.reversed())
+    }
+
+    @Test func afterCursorPagesForwardInEitherOrder() throws {
+        let (thread, created) = try threadWithMessages(7)
+        var seen: [String] = []
+        var query = ListQuery(limit: 3, order: .asc)
+        while true {
+            let page = try list(thread, query)
+            seen += page.items.map(\.id)
+            guard page.hasMore, let last = page.items.last else { break }
+            query.after = last.id
+        }
+        #expect(seen == created)
+        let firstDescending = try list(thread, ListQuery(limit: 3))
+        #expect(firstDescending.items.map(\.id) == Array(created.reversed().prefix(3)))
+        #expect(firstDescending.hasMore)
+        let secondDescending = try list(thread, ListQuery(limit: 3, after: firstDescending.items.last!.id))
+        #expect(secondDescending.items.map(\.id) == Array(created.reversed()[3..<6]))
+    }
+
+    @Test func beforeCursorReturnsTheAdjacentPreviousPage() throws {
+        let (thread, created) = try threadWithMessages(10)
+        let page = try list(thread, ListQuery(limit: 3, order: .asc, before: created[6]))
+        #expect(page.items.map(\.id) == Array(created[3..<6]))
+        #expect(page.hasMore)
+        let lastPage = try list(thread, ListQuery(limit: 5, order: .asc, before: created[2]))
+        #expect(lastPage.items.map(\.id) == Array(created[0..<2]))
+        #expect(lastPage.hasMore == false)
+    }
+
+    @Test func cursorNamingADeletedObjectStillWorks() throws {
+        let (thread, created) = try threadWithMessages(5)
+        _ = try temporary.database.writeNow { db in try MessageRepository(db, project: "p").delete(created[1], threadID: thread) }
+        let page = try list(thread, ListQuery(limit: 10, order: .asc, after: created[1]))
+        #expect(page.items.map(\.id) == Array(created[2...]))
+    }
+
+    @Test func projectsDoNotSeeEachOther() throws {
+        let (thread, created) = try threadWithMessages(2, project: "a")
+        let found = try temporary.database.readNow { db in
+            (try ThreadRepository(db, project: "b").find(thread), try MessageRepository(db, project: "b").find(created[0], threadID: thread))
+        }
+        #expect(found.0 == nil)
+        #expect(found.1 == nil)
+        #expect(try list(thread, ListQuery(), project: "b").items.isEmpty)
+    }
+
+    @Test func deletingAThreadDeletesItsMessages() throws {
+        let (thread, _) = try threadWithMessages(3)
+        let remaining = try temporary.database.writeNow { db in
+            _ = try ThreadRepository(db, project: "p").delete(thread)
+            return try db.queryOne("SELECT count(*) FROM messages WHERE thread_id = ?", [.text(thread)]) { $0.int(0) }
+        }
+        #expect(remaining == 0)
+    }
+
+    @Test func assistantsRoundTripEveryField() throws {
+        let (id, createdAt) = ids.make(.assistant)
+        let assistant = Assistant(
+            id: id, createdAt: createdAt, name: "n", description: "d", model: "m", instructions: "i",
+            tools: [["type": "code_interpreter"]], toolResources: ["code_interpreter": ["file_ids": ["f"]]],
+            metadata: ["k": "v"], temperature: 0.5, topP: 0.25, responseFormat: ["type": "json_object"], reasoningEffort: "low")
+        let read = try temporary.database.writeNow { db in
+            try AssistantRepository(db, project: "p").insert(assistant)
+            return try AssistantRepository(db, project: "p").find(id)
+        }
+        #expect(read == assistant)
+    }
+}

@@ -1,0 +1,103 @@
+"""Starts the real `runnel` binary on a free port with a temporary database."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from openai import OpenAI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def runnel_binary() -> str:
+    explicit = os.environ.get("RUNNEL_BINARY")
+    if explicit:
+        return explicit
+    for configuration in ("release", "debug"):
+        candidate = ROOT / ".build" / configuration / "runnel"
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError("no runnel binary: run `swift build` first or set RUNNEL_BINARY")
+
+
+class Runnel:
+    """One server process; `start` waits for its 'listening on' line to learn the port."""
+
+    def __init__(self, directory: Path, args=(), env=None, database=None):
+        self.directory = directory
+        self.database = database or directory / "runnel.sqlite"
+        self.args = list(args)
+        self.env = env or {}
+        self.log_path = directory / f"runnel-{time.monotonic_ns()}.log"
+        self.process = None
+        self.port = None
+
+    def start(self, timeout=20.0):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNEL_")}
+        env.update(self.env)
+        command = [runnel_binary(), "serve", "--port", "0", "--database", str(self.database), *self.args]
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.directory)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"listening on http://[^ ]*:(\d+)", self.log_text())
+            if match:
+                self.port = int(match.group(1))
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runnel exited early ({self.process.returncode}):\n{self.log_text()}")
+            time.sleep(0.02)
+        raise RuntimeError(f"runnel did not start:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def client(self, api_key="test-key", **kwargs) -> OpenAI:
+        return OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, **kwargs)
+
+    def connect(self, timeout=10.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0) -> int:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log:
+            self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def start_runnel(tmp_path):
+    started = []
+
+    def start(*args, env=None, database=None):
+        server = Runnel(tmp_path, args=args, env=env, database=database).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def runnel(start_runnel):
+    return start_runnel()
+
+
+@pytest.fixture
+def client(runnel):
+    return runnel.client()

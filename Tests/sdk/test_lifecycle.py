@@ -1,0 +1,134 @@
+"""Start-up, configuration precedence, graceful stop and durability across kill -9."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from conftest import Runnel, runnel_binary
+
+
+def test_acknowledged_writes_survive_kill_9(tmp_path, start_runnel):
+    database = tmp_path / "data" / "deep" / "runnel.sqlite"
+    server = start_runnel(database=database)
+    client = server.client()
+    threads = [client.beta.threads.create(metadata={"i": str(i)}) for i in range(50)]
+    message = client.beta.threads.messages.create(threads[-1].id, role="user", content="durable")
+    server.stop(signal.SIGKILL)
+    assert server.process.returncode == -signal.SIGKILL
+
+    restarted = start_runnel(database=database)
+    client = restarted.client()
+    assert [client.beta.threads.retrieve(t.id).metadata for t in threads] == [{"i": str(i)} for i in range(50)]
+    assert client.beta.threads.messages.retrieve(message.id, thread_id=threads[-1].id).content[0].text.value == "durable"
+
+
+def test_sigterm_and_sigint_stop_cleanly(tmp_path):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        server = Runnel(tmp_path, database=tmp_path / f"db-{sig}.sqlite").start()
+        server.client().beta.threads.create()
+        assert server.stop(sig) == 0
+        assert "stopped" in server.log_text()
+        # A clean close checkpoints and removes the write-ahead log.
+        assert not Path(str(server.database) + "-wal").exists()
+
+
+def test_in_flight_requests_finish_during_shutdown(runnel):
+    """Requests already sent when SIGTERM arrives still get their answers."""
+    client = runnel.client()
+    results, errors = [], []
+
+    def hammer():
+        try:
+            for _ in range(200):
+                results.append(client.beta.threads.create().id)
+        except Exception as error:  # the server stops accepting part-way; that is expected
+            errors.append(error)
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    time.sleep(0.2)
+    assert runnel.stop(signal.SIGTERM) == 0
+    worker.join()
+    assert results, "no request completed before shutdown"
+
+
+def test_migrations_are_embedded_and_recorded(tmp_path):
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    database = tmp_path / "db.sqlite"
+    process = subprocess.Popen([runnel_binary(), "serve", "--port", "0", "--database", str(database)],
+                               cwd=elsewhere, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        assert "listening on" in line
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    import sqlite3
+    versions = [row[0] for row in sqlite3.connect(database).execute("SELECT version FROM schema_migrations")]
+    assert versions and versions == sorted(versions)
+    migrations = sorted(p.name for p in (Path(__file__).parents[2] / "Migrations").glob("*.sql"))
+    assert len(versions) == len(migrations)
+
+
+def test_configuration_precedence(tmp_path, start_runnel):
+    config = tmp_path / "runnel.json"
+    file_db = tmp_path / "from-file.sqlite"
+    env_db = tmp_path / "from-env.sqlite"
+    config.write_text(json.dumps({"database": str(file_db), "max_body_bytes": 100, "log_level": "info"}))
+
+    # The flag the fixture passes (--database) beats the environment and the file.
+    server = start_runnel(env={"RUNNEL_CONFIG": str(config), "RUNNEL_DATABASE": str(env_db)})
+    assert str(server.database) in server.log_text()
+    # max_body_bytes comes from the file: a 200-byte body is refused.
+    response = httpx.post(f"{server.base_url}/threads", content=b"{" + b" " * 200 + b"}")
+    assert response.status_code == 413
+    # The environment beats the file.
+    server_env = start_runnel(env={"RUNNEL_CONFIG": str(config), "RUNNEL_MAX_BODY_BYTES": "1000"})
+    assert httpx.post(f"{server_env.base_url}/threads", content=b"{" + b" " * 200 + b"}").status_code == 200
+    # And a flag beats the environment.
+    server_flag = start_runnel("--max-body-bytes", "50", env={"RUNNEL_CONFIG": str(config), "RUNNEL_MAX_BODY_BYTES": "1000"})
+    assert httpx.post(f"{server_flag.base_url}/threads", content=b"{" + b" " * 200 + b"}").status_code == 413
+
+
+def test_database_setting_from_env_and_file(tmp_path):
+    config = tmp_path / "runnel.json"
+    file_db = tmp_path / "file" / "db.sqlite"
+    env_db = tmp_path / "env" / "db.sqlite"
+    config.write_text(json.dumps({"database": str(file_db), "port": 0}))
+    for extra, expected in (({}, file_db), ({"RUNNEL_DATABASE": str(env_db)}, env_db)):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNEL_")}
+        env.update({"RUNNEL_CONFIG": str(config), **extra})
+        process = subprocess.Popen([runnel_binary(), "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+        try:
+            line = process.stderr.readline()
+            assert f"database={expected}" in line, line
+            assert expected.exists()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+def test_help_lists_every_setting_with_defaults():
+    output = subprocess.run([runnel_binary(), "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    example = json.loads((Path(__file__).parents[2] / "config" / "runnel.example.json").read_text())
+    for key, value in example.items():
+        if key == "api_keys":
+            assert "--api-key" in output and "RUNNEL_API_KEYS" in output
+            continue
+        flag = "--" + key.replace("_", "-")
+        line = next((l for l in output.splitlines() if l.strip().startswith(flag + " ")), None)
+        assert line is not None, f"{flag} missing from --help"
+        assert f"RUNNEL_{key.upper()}" in line and f"(default: {value})" in line, line
+
+
+def test_bad_settings_are_reported(tmp_path):
+    for args in (["--port", "70000"], ["--log-level", "loud"], ["--no-such-flag"], ["--config", str(tmp_path / "missing.json")]):
+        result = subprocess.run([runnel_binary(), "serve", *args], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2, args
+        assert "runnel: error:" in result.stderr

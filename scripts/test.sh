@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test from a fresh clone: the Swift unit tests, then the Python suite that drives the
+# real runnel binary through the official openai SDK (installed into .venv/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/system-packages.sh libsqlite3-dev sqlite3
+python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
+
+echo "== swift build"
+swift build
+echo "== swift test"
+swift test
+
+echo "== SDK suite (openai Python SDK against .build/debug/runnel)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
+RUNNEL_BINARY="$PWD/.build/debug/runnel" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/sdk
