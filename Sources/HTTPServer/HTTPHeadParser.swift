@@ -78,7 +78,7 @@ public enum HTTPHeadParser {
             guard value.allSatisfy({ $0 >= 32 && $0 != 127 || $0 == 9 || $0 >= 128 }) else {
                 throw .bad("Invalid character in header field value.")
             }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            headers.addLowercased(ASCII.lowercased(name), String(decoding: value, as: UTF8.self))
         }
         return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
     }

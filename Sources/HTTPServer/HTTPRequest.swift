@@ -26,7 +26,8 @@ public struct HTTPRequest: Sendable {
 
     /// The target's path, still percent-encoded.
     public var path: Substring {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<mark]
     }
 
     /// Query parameters in order, percent-decoded (`+` read as a space, as form encoding does).
@@ -52,7 +53,9 @@ public struct HTTPRequest: Sendable {
 public enum PercentDecoding {
     /// Decodes `%XX` escapes; a malformed escape is kept as it is rather than rejected.
     public static func decode(_ text: Substring, plusAsSpace: Bool = false) -> String {
-        guard text.contains("%") || (plusAsSpace && text.contains("+")) else { return String(text) }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return String(text)
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         let utf8 = Array(text.utf8)

@@ -153,7 +153,26 @@ private struct AcceptState: @unchecked Sendable {
 }
 
 public enum System {
+    /// Cores this process may run on: the affinity mask (taskset, container cpusets), not just
+    /// the cores the machine has, so a pinned server does not run more loops than it has cores.
     public static var coreCount: Int {
-        Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if let count = allowedCPUs(), count > 0 { return count }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Counts the bits of `Cpus_allowed` in /proc/self/status (Glibc does not export
+    /// `sched_getaffinity` to Swift).
+    static func allowedCPUs() -> Int? {
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("Cpus_allowed:") else { continue }
+            return text.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+                count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+            }
+        }
+        return nil
     }
 }

@@ -62,15 +62,14 @@ public struct Router<Handler: Sendable>: Sendable {
 
     private static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
         guard segments.count == parts.count else { return nil }
+        for index in segments.indices {
+            if case .literal(let text) = segments[index], parts[index] != text { return nil }
+        }
         var parameters: [String: String] = [:]
-        for (segment, part) in zip(segments, parts) {
-            switch segment {
-            case .literal(let text):
-                guard part == text else { return nil }
-            case .parameter(let name):
-                guard !part.isEmpty else { return nil }
-                parameters[name] = PercentDecoding.decode(part)
-            }
+        for index in segments.indices {
+            guard case .parameter(let name) = segments[index] else { continue }
+            guard !parts[index].isEmpty else { return nil }
+            parameters[name] = PercentDecoding.decode(parts[index])
         }
         return parameters
     }
