@@ -156,17 +156,18 @@ struct Configuration {
             a flag wins over the environment, which wins over the config file.
 
             Options:
-              --config FILE              env RUNNEL_CONFIG; a JSON file with any of the keys below
+              --config FILE
+                  env RUNNEL_CONFIG. A JSON file with any of the config keys below.
 
             """
         for spec in SettingSpec.all {
-            let left = "  \(spec.flag) \(spec.key.uppercased())"
-            text += left.padding(toLength: max(left.count + 1, 29), withPad: " ", startingAt: 0)
-            text += "env \(spec.env), config \"\(spec.key)\" (default: \(spec.defaultValue))\n"
-            text += String(repeating: " ", count: 29) + spec.help + "\n"
+            let left = "  \(spec.flag) \(spec.metavar)"
+            text += left.padding(toLength: max(left.count + 2, 31), withPad: " ", startingAt: 0)
+            text += "default: \(spec.defaultValue)\n"
+            text += "      env \(spec.env), config \"\(spec.key)\". \(spec.help)\n"
         }
         text += SettingSpec.apiKeysHelp + "\n"
-        text += "  -h, --help                 Show this help.\n"
+        text += "  -h, --help\n      Show this help.\n"
         return text
     }
 }

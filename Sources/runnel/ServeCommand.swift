@@ -53,27 +53,17 @@ enum ServeCommand {
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
-        let signals = DispatchQueue(label: "runnel.signals")
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signals)
-            source.setEventHandler {
-                log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
-                server.shutdown(gracePeriod: limits.shutdownGracePeriod)
-                database.close()
-                log.info("stopped")
-                exit(0)
-            }
-            source.activate()
-            sources.append(source)
+        StopSignals.install { number in
+            log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
+            server.shutdown(gracePeriod: limits.shutdownGracePeriod)
+            database.close()
+            log.info("stopped")
+            exit(0)
         }
-        // Logged only once the signal handlers are in place, so whoever waits for this line may
-        // signal the process at once.
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
         log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count)")
 
-        withExtendedLifetime(sources) { dispatchMain() }
+        dispatchMain()
     }
 
     static func fail(_ message: String) -> Never {

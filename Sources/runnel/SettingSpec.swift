@@ -15,6 +15,16 @@ struct SettingSpec: Sendable {
     let kind: Kind
     let help: String
 
+    /// The placeholder for the value in `--help`.
+    var metavar: String {
+        switch kind {
+        case .seconds: "SECONDS"
+        case .integer: key.hasSuffix("_bytes") ? "BYTES" : (key == "port" ? "PORT" : "N")
+        case .choice: key == "log_level" ? "LEVEL" : "MODE"
+        case .text: key == "database" ? "PATH" : key.uppercased()
+        }
+    }
+
     init(_ key: String, default defaultValue: String, _ kind: Kind = .text, help: String) {
         self.key = key
         flag = "--" + key.replacingOccurrences(of: "_", with: "-")
@@ -43,10 +53,10 @@ struct SettingSpec: Sendable {
 
     /// Keys only the config file has, listed in `--help` for completeness.
     static let apiKeysHelp = """
-          --api-key KEY              env RUNNEL_API_KEYS (comma-separated), config "api_keys" (default: none)
-                                     Repeatable. With no key, every request is accepted and all objects share
-                                     one project. A key given here gets a project of its own; the config file's
-                                     "api_keys": [{"key": "…", "project": "…"}] names projects, so several keys
-                                     (or a rotated key) can share one.
+          --api-key KEY                default: none
+              env RUNNEL_API_KEYS (comma-separated), config "api_keys": [{"key": "…", "project": "…"}].
+              Repeatable. With no key every request is accepted and all objects share one project.
+              A key given as a flag or in the environment gets a project of its own; the config
+              file names projects, so several keys (or a rotated key) can share one.
         """
 }

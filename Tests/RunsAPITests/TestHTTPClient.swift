@@ -51,6 +51,14 @@ final class TestHTTPClient {
         }
     }
 
+    /// Reads raw bytes until they end with `marker`.
+    func readUntil(_ marker: String) throws -> String {
+        let tail = Array(marker.utf8)
+        while buffer.count < tail.count || Array(buffer.suffix(tail.count)) != tail { try fill() }
+        defer { buffer.removeAll() }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
     private func headEnd() -> Int? {
         guard buffer.count >= 4 else { return nil }
         for index in 0...(buffer.count - 4) where buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10 {

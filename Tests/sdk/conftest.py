@@ -17,11 +17,12 @@ def runnel_binary() -> str:
     explicit = os.environ.get("RUNNEL_BINARY")
     if explicit:
         return explicit
-    for configuration in ("release", "debug"):
-        candidate = ROOT / ".build" / configuration / "runnel"
-        if candidate.exists():
-            return str(candidate)
-    raise RuntimeError("no runnel binary: run `swift build` first or set RUNNEL_BINARY")
+    # The most recently built one, so a stale release build never hides a fresh debug build.
+    candidates = [ROOT / ".build" / c / "runnel" for c in ("release", "debug")]
+    built = [c for c in candidates if c.exists()]
+    if not built:
+        raise RuntimeError("no runnel binary: run `swift build` first or set RUNNEL_BINARY")
+    return str(max(built, key=lambda c: c.stat().st_mtime))
 
 
 class Runnel:

@@ -122,9 +122,11 @@ def test_help_lists_every_setting_with_defaults():
             assert "--api-key" in output and "RUNNEL_API_KEYS" in output
             continue
         flag = "--" + key.replace("_", "-")
-        line = next((l for l in output.splitlines() if l.strip().startswith(flag + " ")), None)
-        assert line is not None, f"{flag} missing from --help"
-        assert f"RUNNEL_{key.upper()}" in line and f"(default: {value})" in line, line
+        lines = output.splitlines()
+        index = next((i for i, l in enumerate(lines) if l.strip().startswith(flag + " ")), None)
+        assert index is not None, f"{flag} missing from --help"
+        assert lines[index].rstrip().endswith(f"default: {value}"), lines[index]
+        assert f"env RUNNEL_{key.upper()}, config \"{key}\"" in lines[index + 1], lines[index + 1]
 
 
 def test_bad_settings_are_reported(tmp_path):

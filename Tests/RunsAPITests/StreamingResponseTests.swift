@@ -1,0 +1,91 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import HTTPServer
+
+/// Chunked responses, as the SSE streams of runs use them.
+struct StreamingResponseTests {
+    func makeServer(limits: ServerLimits = ServerLimits(), _ handler: @escaping HTTPHandler) throws -> HTTPServer {
+        try HTTPServer(host: "127.0.0.1", port: 0, limits: limits, loopCount: 1,
+                       errorResponse: { status, message in HTTPResponse(status: status, body: Array(message.utf8)) },
+                       handler: handler)
+    }
+
+    @Test func chunksArriveInOrderAndTheConnectionIsReused() throws {
+        let server = try makeServer { request, responder in
+            if request.path == "/after" {
+                responder.send(HTTPResponse(status: 200, body: Array("next".utf8)))
+                return
+            }
+            let writer = responder.startStream(headers: HTTPHeaders([("content-type", "text/event-stream")]))
+            DispatchQueue.global().async {
+                for index in 0..<3 { writer.write(Array("data: \(index)\n\n".utf8)) }
+                writer.finish()
+            }
+        }
+        defer { server.shutdown(gracePeriod: 1) }
+        let client = try TestHTTPClient(port: server.port)
+        client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        let raw = try client.readUntil("0\r\n\r\n")
+        #expect(raw.contains("transfer-encoding: chunked"))
+        #expect(raw.contains("x-request-id: req_"))
+        #expect(raw.hasSuffix("9\r\ndata: 0\n\n\r\n9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n"))
+        client.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(String(decoding: try client.readResponse().body, as: UTF8.self) == "next")
+    }
+
+    @Test func aVanishedClientClosesTheWriterButNotTheProducer() throws {
+        let closed = Flag()
+        let started = DispatchSemaphore(value: 0)
+        let box = Mutex<HTTPStreamWriter?>(nil)
+        let server = try makeServer { _, responder in
+            let writer = responder.startStream(headers: HTTPHeaders())
+            writer.onClose { closed.set() }
+            box.withLock { $0 = writer }
+            started.signal()
+        }
+        defer { server.shutdown(gracePeriod: 1) }
+        do {
+            let client = try TestHTTPClient(port: server.port)
+            client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(started.wait(timeout: .now() + 5) == .success)
+        }
+        let writer = try #require(box.withLock { $0 })
+        let deadline = Date().addingTimeInterval(5)
+        while !closed.isSet, Date() < deadline {
+            writer.write(Array("data: x\n\n".utf8))
+            usleep(10_000)
+        }
+        #expect(closed.isSet)
+        #expect(writer.isOpen == false)
+    }
+
+    @Test func aReaderThatFallsTooFarBehindIsDropped() throws {
+        let closed = Flag()
+        let limits = ServerLimits(maxBufferedResponseBytes: 64 * 1024)
+        let server = try makeServer(limits: limits) { _, responder in
+            let writer = responder.startStream(headers: HTTPHeaders())
+            writer.onClose { closed.set() }
+            DispatchQueue.global().async {
+                let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 16 * 1024)
+                for _ in 0..<2000 where writer.isOpen { writer.write(chunk) }
+            }
+        }
+        defer { server.shutdown(gracePeriod: 1) }
+        let client = try TestHTTPClient(port: server.port)
+        var size: Int32 = 4096
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        // Never read: the server must give up on us instead of buffering 32 MB.
+        let deadline = Date().addingTimeInterval(10)
+        while !closed.isSet, Date() < deadline { usleep(10_000) }
+        #expect(closed.isSet)
+    }
+}
+
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
