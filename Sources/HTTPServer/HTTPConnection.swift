@@ -354,7 +354,7 @@ final class HTTPConnection: @unchecked Sendable {
     /// Asks the connection to finish what it is doing and then close.
     func beginShutdown() {
         shuttingDown = true
-        if case .reading = phase, !decoder.isReadingHead, outboundOffset == outbound.count {
+        if case .reading = phase, !decoder.hasPartialRequest, outboundOffset == outbound.count {
             close()
         }
     }

@@ -37,6 +37,12 @@ public struct HTTPRequestDecoder {
         return false
     }
 
+    /// True when some of a request has arrived but not all of it.
+    public var hasPartialRequest: Bool {
+        if case .head = state { return bufferedByteCount > 0 }
+        return true
+    }
+
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if start > 0, start >= buffer.count / 2 {
             buffer.removeSubrange(0..<start)

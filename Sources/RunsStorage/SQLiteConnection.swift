@@ -35,6 +35,7 @@ public final class SQLiteConnection {
 
     /// Runs one or more statements that return no rows.
     public func execute(_ sql: String) throws(SQLiteError) {
+        try checkOpen(sql)
         var message: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &message)
         if let message { sqlite3_free(message) }
@@ -85,7 +86,14 @@ public final class SQLiteConnection {
         }
     }
 
+    /// Work that reaches a connection after shutdown closed it fails cleanly instead of
+    /// touching freed memory.
+    private func checkOpen(_ sql: String) throws(SQLiteError) {
+        guard isOpen else { throw SQLiteError(connection: nil, code: SQLITE_MISUSE, sql: sql) }
+    }
+
     private func prepared(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        try checkOpen(sql)
         if let statement = statements[sql] { return statement }
         let statement = try SQLiteStatement(connection: self, sql: sql)
         statements[sql] = statement
