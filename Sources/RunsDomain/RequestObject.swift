@@ -15,6 +15,15 @@ public enum Field<Value> {
         return false
     }
 
+    /// Transforms a present value, keeping absent and null as they are.
+    public func map<T>(_ transform: (Value) throws(APIError) -> T) throws(APIError) -> Field<T> {
+        switch self {
+        case .absent: .absent
+        case .null: .null
+        case .value(let value): .value(try transform(value))
+        }
+    }
+
     /// The new value for a stored optional: the old one if absent, nil if `null`.
     public func applied(to current: Value?) -> Value? {
         switch self {
@@ -64,12 +73,7 @@ public struct RequestObject {
     }
 
     public func string(_ key: String, maxLength: Int? = nil) throws(APIError) -> Field<String> {
-        switch field(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(let value):
-            return .value(try Validate.string(value, param: param(key), maxLength: maxLength))
-        }
+        try field(key).map { value throws(APIError) in try Validate.string(value, param: param(key), maxLength: maxLength) }
     }
 
     public func requiredString(_ key: String, maxLength: Int? = nil) throws(APIError) -> String {
@@ -77,47 +81,32 @@ public struct RequestObject {
     }
 
     public func number(_ key: String, in range: ClosedRange<Double>) throws(APIError) -> Field<Double> {
-        switch field(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(let value): return .value(try Validate.number(value, param: param(key), in: range))
-        }
+        try field(key).map { value throws(APIError) in try Validate.number(value, param: param(key), in: range) }
     }
 
     public func integer(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws(APIError) -> Field<Int> {
-        switch field(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(let value):
-            return .value(try Validate.integer(value, param: param(key), minimum: minimum, maximum: maximum))
+        try field(key).map { value throws(APIError) in
+            try Validate.integer(value, param: param(key), minimum: minimum, maximum: maximum)
         }
     }
 
     public func bool(_ key: String) throws(APIError) -> Field<Bool> {
-        switch field(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(.bool(let flag)): return .value(flag)
-        case .value(let other): throw Validate.typeError(param(key), expected: "a boolean", got: other)
+        try field(key).map { value throws(APIError) in
+            guard case .bool(let flag) = value else { throw Validate.typeError(param(key), expected: "a boolean", got: value) }
+            return flag
         }
     }
 
     public func array(_ key: String, maxItems: Int? = nil, minItems: Int = 0) throws(APIError) -> Field<[JSONValue]> {
-        switch field(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(let value):
-            return .value(try Validate.array(value, param: param(key), maxItems: maxItems, minItems: minItems))
+        try field(key).map { value throws(APIError) in
+            try Validate.array(value, param: param(key), maxItems: maxItems, minItems: minItems)
         }
     }
 
     public func oneOf(_ key: String, _ values: [String]) throws(APIError) -> Field<String> {
-        switch try string(key) {
-        case .absent: return .absent
-        case .null: return .null
-        case .value(let text):
+        try string(key).map { text throws(APIError) in
             try Validate.oneOf(text, values, param: param(key))
-            return .value(text)
+            return text
         }
     }
 }

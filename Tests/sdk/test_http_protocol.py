@@ -151,6 +151,10 @@ def test_idle_keep_alive_connection_is_closed(start_runnel):
 
 
 def test_half_open_connections_do_not_delay_others(runnel):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     idle = []
     try:
         for index in range(1000):
