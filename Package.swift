@@ -34,19 +34,21 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["EmbedMigrations"]
         ),
+        .target(name: "ModelBackends", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .target(
             name: "RunsAPI",
-            dependencies: ["HTTPServer", "RunsDomain", "RunsStorage"],
+            dependencies: ["HTTPServer", "RunsDomain", "RunsStorage", "ModelBackends"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage"],
+            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage", "ModelBackends"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .testTarget(name: "RunsStorageTests", dependencies: ["RunsStorage", "RunsDomain"], swiftSettings: strictSettings),
+        .testTarget(name: "ModelBackendsTests", dependencies: ["ModelBackends", "RunsDomain", "HTTPServer"], swiftSettings: strictSettings),
         .testTarget(
             name: "RunsAPITests",
             dependencies: ["RunsAPI", "HTTPServer", "RunsStorage", "RunsDomain"],

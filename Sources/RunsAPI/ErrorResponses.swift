@@ -10,6 +10,8 @@ enum ErrorResponses {
         case let error as APIError:
             return envelope(status: status(of: error.kind), type: type(of: error.kind), message: error.message,
                             param: error.param, code: error.code)
+        case let error as TransitionError:
+            return envelope(status: 400, type: "invalid_request_error", message: error.message, param: nil, code: nil)
         case let error as JSONParseError:
             return envelope(status: 400, type: "invalid_request_error",
                             message: "We could not parse the JSON body of your request: \(error.message). The API expects a JSON object.",

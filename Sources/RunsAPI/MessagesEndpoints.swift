@@ -20,6 +20,9 @@ enum MessagesEndpoints: EndpointGroup {
     static func create(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
         let input = try MessageInput(try context.body())
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
+        if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
+            throw APIError.invalid("Can't add messages to \(thread.id) while a run \(active.id) is active.")
+        }
         let message = message(from: input, threadID: thread.id, services: context.services)
         try MessageRepository(db, project: context.project).insert(message)
         return message.wire

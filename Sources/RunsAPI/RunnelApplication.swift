@@ -1,4 +1,5 @@
 import HTTPServer
+import ModelBackends
 import RunsDomain
 import RunsStorage
 
@@ -10,17 +11,22 @@ public final class RunnelApplication: Sendable {
     private let keys: APIKeys
     private let services: Services
     private let log: Logger
+    public let engine: RunEngine
 
-    public init(database: Database, keys: APIKeys, clock: any Clock = SystemClock(), log: Logger) {
+    public init(database: Database, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
+                engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger) {
         self.database = database
         self.keys = keys
         self.log = log
-        services = Services(ids: ObjectIDGenerator(clock: clock), clock: clock)
+        let ids = ObjectIDGenerator(clock: clock)
+        services = Services(ids: ids, clock: clock)
+        engine = RunEngine(database: database, backend: backend, clock: clock, ids: ids, settings: engineSettings, log: log)
         var router = Router<Route>(optionalPrefix: "v1")
         router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
         AssistantsEndpoints.register(in: &router)
         ThreadsEndpoints.register(in: &router)
         MessagesEndpoints.register(in: &router)
+        RunsEndpoints.register(in: &router, engine: engine)
         self.router = router
     }
 

@@ -40,7 +40,7 @@ public struct AssistantRepository {
 
     public func list(_ query: ListQuery) throws -> Page<Assistant> {
         try Pagination.page(connection, select: "SELECT \(Self.columns) FROM assistants WHERE project = ?",
-                            scope: [project.sqlite], query: query, map: Self.decode, id: \.id)
+                            scope: [project.sqlite], query: query, map: Self.decode)
     }
 
     private static func values(_ assistant: Assistant) -> [SQLiteValue] {

@@ -41,6 +41,18 @@ public struct MessageRepository {
                            [id.sqlite, threadID.sqlite, project.sqlite]) > 0
     }
 
+    /// Every message of the thread, oldest first (what the model sees).
+    public func all(threadID: String) throws -> [Message] {
+        try connection.query("SELECT \(Self.columns) FROM messages WHERE thread_id = ? AND project = ? ORDER BY id",
+                             [threadID.sqlite, project.sqlite], Self.decode)
+    }
+
+    /// A run's messages that are still being written.
+    public func open(runID: String) throws -> [Message] {
+        try connection.query("SELECT \(Self.columns) FROM messages WHERE run_id = ? AND status = 'in_progress' ORDER BY id",
+                             [runID.sqlite], Self.decode)
+    }
+
     public func list(threadID: String, runID: String? = nil, _ query: ListQuery) throws -> Page<Message> {
         var select = "SELECT \(Self.columns) FROM messages WHERE thread_id = ? AND project = ?"
         var scope: [SQLiteValue] = [threadID.sqlite, project.sqlite]
@@ -48,7 +60,7 @@ public struct MessageRepository {
             select += " AND run_id = ?"
             scope.append(runID.sqlite)
         }
-        return try Pagination.page(connection, select: select, scope: scope, query: query, map: Self.decode, id: \.id)
+        return try Pagination.page(connection, select: select, scope: scope, query: query, map: Self.decode)
     }
 
     private static func values(_ message: Message) -> [SQLiteValue] {

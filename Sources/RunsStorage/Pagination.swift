@@ -7,7 +7,7 @@ enum Pagination {
     ///   - select: `SELECT … FROM table WHERE <scope>`; the scope's values come in `scope`.
     static func page<T: Sendable>(
         _ connection: SQLiteConnection, select: String, scope: [SQLiteValue], query: ListQuery,
-        map: (SQLiteRow) throws -> T, id: (T) -> String
+        map: (SQLiteRow) throws -> T
     ) throws -> Page<T> {
         let ascending = query.order == .asc
         var sql = select

@@ -89,6 +89,8 @@ struct Configuration {
         case .text:
             guard !raw.isEmpty else { throw bad("a non-empty value") }
             return raw
+        case .secret:
+            return raw
         case .integer(let range):
             guard let number = Int(raw), range.contains(number) else {
                 throw bad("an integer from \(range.lowerBound) to \(range.upperBound)")

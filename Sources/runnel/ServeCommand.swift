@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HTTPServer
+import ModelBackends
 import RunsAPI
 import RunsDomain
 import RunsStorage
@@ -37,7 +38,21 @@ enum ServeCommand {
         } catch {
             fail("cannot open database \(databasePath): \(error)")
         }
-        let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), log: log)
+        let backend: any ModelBackend = configuration.string("backend") == "openai"
+            ? OpenAICompatibleBackend(baseURL: configuration.string("backend_url"),
+                                      apiKey: configuration.string("backend_api_key"),
+                                      timeout: configuration.seconds("backend_timeout"))
+            : EchoBackend(delayPerTokenMilliseconds: configuration.int("echo_delay_ms"))
+        let engineSettings = RunEngineSettings(
+            expirySeconds: configuration.int("run_expiry"), maxConcurrentRuns: configuration.int("max_concurrent_runs"),
+            pollHoldSeconds: configuration.seconds("poll_hold"))
+        let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
+                                            engineSettings: engineSettings, log: log)
+        do {
+            try application.engine.start()
+        } catch {
+            fail("cannot recover unfinished runs: \(error)")
+        }
         let limits = ServerLimits(
             maxBodyBytes: configuration.int("max_body_bytes"),
             maxHeaderBytes: configuration.int("max_header_bytes"),
@@ -56,12 +71,13 @@ enum ServeCommand {
         StopSignals.install { number in
             log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
+            application.engine.stop()
             database.close()
             log.info("stopped")
             exit(0)
         }
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
-        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count)")
+        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
 
         dispatchMain()
     }

@@ -3,6 +3,8 @@
 struct SettingSpec: Sendable {
     enum Kind: Sendable {
         case text
+        /// Like text, but may be empty and is never printed.
+        case secret
         case integer(ClosedRange<Int>)
         case seconds
         case choice([String])
@@ -21,7 +23,8 @@ struct SettingSpec: Sendable {
         case .seconds: "SECONDS"
         case .integer: key.hasSuffix("_bytes") ? "BYTES" : (key == "port" ? "PORT" : "N")
         case .choice: key == "log_level" ? "LEVEL" : "MODE"
-        case .text: key == "database" ? "PATH" : key.uppercased()
+        case .text: key == "database" ? "PATH" : (key.hasSuffix("_url") ? "URL" : key.uppercased())
+        case .secret: "KEY"
         }
     }
 
@@ -47,6 +50,15 @@ struct SettingSpec: Sendable {
         SettingSpec("keep_alive_timeout", default: "75", .seconds, help: "Seconds an idle keep-alive connection is kept."),
         SettingSpec("shutdown_grace", default: "10", .seconds, help: "Seconds SIGTERM/SIGINT waits for in-flight requests."),
         SettingSpec("database_readers", default: "3", .integer(1...64), help: "Read-only SQLite connections serving GETs."),
+        SettingSpec("backend", default: "echo", .choice(["echo", "openai"]),
+                    help: "Model backend: the built-in deterministic echo, or an OpenAI-compatible server."),
+        SettingSpec("backend_url", default: "http://127.0.0.1:11434/v1", help: "Base URL of the OpenAI-compatible server (…/v1)."),
+        SettingSpec("backend_api_key", default: "", .secret, help: "Key sent to the upstream server (never a client's key)."),
+        SettingSpec("backend_timeout", default: "600", .seconds, help: "Seconds an upstream call may take."),
+        SettingSpec("echo_delay_ms", default: "0", .integer(0...60_000), help: "Echo backend: milliseconds between tokens."),
+        SettingSpec("run_expiry", default: "600", .integer(1...86_400), help: "Seconds after creation an unfinished run expires."),
+        SettingSpec("max_concurrent_runs", default: "64", .integer(1...100_000), help: "Runs executing at once; more wait queued."),
+        SettingSpec("poll_hold", default: "2", .seconds, help: "Seconds a poll-helper GET of an unfinished run may wait for it to change."),
         SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),
                     help: "NORMAL survives a crash of the process; FULL also a power loss, with slower writes."),
     ]

@@ -1,0 +1,89 @@
+import ModelBackends
+import RunsDomain
+
+/// What the model sees for a run: the run's instructions, the thread's messages cut by the
+/// truncation strategy, this run's earlier tool calls with their outputs, and the run's settings.
+enum ModelRequestBuilder {
+    /// - Parameter promptBudget: tokens the prompt may still use (`max_prompt_tokens` less what
+    ///   earlier calls of the run used); `auto` truncation drops the oldest messages to fit it.
+    /// - Returns: nil when not even the newest message fits the budget.
+    static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?) -> ModelRequest? {
+        var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0)) }
+        if run.truncationStrategy["type"]?.stringValue == "last_messages", case .integer(let last)? = run.truncationStrategy["last_messages"] {
+            threadMessages = Array(threadMessages.suffix(last))
+        }
+        let system: [JSONValue] = run.instructions.isEmpty ? [] : [["role": "system", "content": .string(run.instructions)]]
+        var toolTurns: [(key: String, chat: [JSONValue])] = []
+        for step in steps where step.type == .toolCalls && step.status == .completed {
+            let call: JSONValue = ["role": "assistant", "content": nil, "tool_calls": .array(step.toolCalls.map {
+                ["id": .string($0.id), "type": "function", "function": ["name": .string($0.name), "arguments": .string($0.arguments)]]
+            })]
+            let outputs: [JSONValue] = step.toolCalls.map {
+                ["role": "tool", "tool_call_id": .string($0.id), "content": .string($0.output ?? "")]
+            }
+            toolTurns.append((suffix(step.id), [call] + outputs))
+        }
+        func assemble() -> [JSONValue] {
+            let turns = threadMessages.map { (key: $0.key, chat: [$0.chat]) } + toolTurns
+            return system + turns.sorted { $0.key < $1.key }.flatMap(\.chat)
+        }
+        var chatMessages = assemble()
+        if let promptBudget {
+            func estimate() -> Int { chatMessages.reduce(0) { $0 + TokenEstimate.count(message: $1) } }
+            while estimate() > promptBudget, threadMessages.count > 1 {
+                threadMessages.removeFirst()
+                chatMessages = assemble()
+            }
+            if estimate() > promptBudget { return nil }
+        }
+        let functions = run.tools.compactMap { tool -> JSONValue? in
+            guard tool["type"]?.stringValue == "function", let function = tool["function"] else { return nil }
+            return ["type": "function", "function": function]
+        }
+        return ModelRequest(
+            model: run.model, messages: chatMessages, tools: functions, toolChoice: chatToolChoice(run.toolChoice),
+            parallelToolCalls: run.parallelToolCalls, temperature: run.temperature, topP: run.topP,
+            responseFormat: chatResponseFormat(run.responseFormat), maxCompletionTokens: completionBudget)
+    }
+
+    /// Ids are time-ordered after their prefix, so messages and steps interleave by creation.
+    static func suffix(_ id: String) -> String {
+        guard let underscore = id.firstIndex(of: "_") else { return id }
+        return String(id[id.index(after: underscore)...])
+    }
+
+    static func chat(_ message: Message) -> JSONValue {
+        var parts: [JSONValue] = []
+        var onlyText = true
+        for part in message.content {
+            switch part["type"]?.stringValue {
+            case "text":
+                parts.append(["type": "text", "text": part["text"]?["value"] ?? ""])
+            case "image_url":
+                onlyText = false
+                parts.append(["type": "image_url", "image_url": part["image_url"] ?? [:]])
+            case "image_file":
+                // Chat servers cannot fetch stored files; say so rather than drop the part silently.
+                parts.append(["type": "text", "text": .string("[image file \(part["image_file"]?["file_id"]?.stringValue ?? "?") is not available to this model]")])
+            default:
+                break
+            }
+        }
+        let content: JSONValue = onlyText
+            ? .string(parts.compactMap { $0["text"]?.stringValue }.joined(separator: "\n"))
+            : .array(parts)
+        return ["role": .string(message.role.rawValue), "content": content]
+    }
+
+    static func chatToolChoice(_ choice: JSONValue) -> JSONValue? {
+        switch choice {
+        case .string(let text): text == "auto" ? nil : choice
+        default: choice["type"]?.stringValue == "function" ? choice : nil
+        }
+    }
+
+    static func chatResponseFormat(_ format: JSONValue) -> JSONValue? {
+        guard case .object = format, let type = format["type"]?.stringValue, type != "text" else { return nil }
+        return format
+    }
+}

@@ -1,0 +1,134 @@
+import Dispatch
+import ModelBackends
+import RunsDomain
+import RunsStorage
+import Synchronization
+
+public struct RunEngineSettings: Sendable {
+    public var expirySeconds: Int
+    public var maxConcurrentRuns: Int
+    /// How long a poll-helper GET of an unfinished run may wait for the run to change.
+    public var pollHoldSeconds: Double
+    public var pollAfterMilliseconds: Int
+    public var sweepIntervalSeconds: Double
+
+    public init(expirySeconds: Int = 600, maxConcurrentRuns: Int = 64, pollHoldSeconds: Double = 2,
+                pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1) {
+        self.expirySeconds = expirySeconds
+        self.maxConcurrentRuns = maxConcurrentRuns
+        self.pollHoldSeconds = pollHoldSeconds
+        self.pollAfterMilliseconds = pollAfterMilliseconds
+        self.sweepIntervalSeconds = sweepIntervalSeconds
+    }
+}
+
+/// Why an executing run is being stopped.
+enum StopReason: Sendable {
+    case cancel
+    case expire
+}
+
+/// The handle on one executing run: stopping it cancels its model call.
+final class RunControl: Sendable {
+    private let state = Mutex<(reason: StopReason?, task: Task<ModelOutcome, any Error>?)>((nil, nil))
+
+    var reason: StopReason? { state.withLock { $0.reason } }
+
+    func stop(_ reason: StopReason) {
+        let task = state.withLock { state -> Task<ModelOutcome, any Error>? in
+            if state.reason == nil { state.reason = reason }
+            return state.task
+        }
+        task?.cancel()
+    }
+
+    func attach(_ task: Task<ModelOutcome, any Error>) {
+        let stopped = state.withLock { state -> Bool in
+            state.task = task
+            return state.reason != nil
+        }
+        if stopped { task.cancel() }
+    }
+}
+
+/// Runs the runs: a bounded number execute at once, the rest wait queued; a sweeper expires
+/// overdue runs; recovery settles what a crash left behind.
+public final class RunEngine: Sendable {
+    let database: Database
+    let hub: RunEventHub
+    let backend: any ModelBackend
+    let clock: any Clock
+    let ids: ObjectIDGenerator
+    let settings: RunEngineSettings
+    let log: Logger
+    private let queue = Mutex<(waiting: [String], running: Int)>(([], 0))
+    private let controls = Mutex<[String: RunControl]>([:])
+    /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
+    nonisolated(unsafe) private let sweeper: any DispatchSourceTimer
+
+    public init(database: Database, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
+                settings: RunEngineSettings, log: Logger) {
+        self.database = database
+        self.backend = backend
+        self.clock = clock
+        self.ids = ids
+        self.settings = settings
+        self.log = log
+        hub = RunEventHub()
+        sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
+    }
+
+    /// Settles runs a previous process left unfinished, then starts the expiry sweeper.
+    public func start() throws {
+        try recover()
+        sweeper.schedule(deadline: .now() + settings.sweepIntervalSeconds, repeating: settings.sweepIntervalSeconds)
+        sweeper.setEventHandler { [weak self] in self?.sweepExpired() }
+        sweeper.activate()
+    }
+
+    public func stop() {
+        sweeper.cancel()
+    }
+
+    /// Starts the run now if a slot is free, else when one frees up.
+    func enqueue(_ runID: String) {
+        let start = queue.withLock { state -> Bool in
+            guard state.running < settings.maxConcurrentRuns else {
+                state.waiting.append(runID)
+                return false
+            }
+            state.running += 1
+            return true
+        }
+        if start { launch(runID) }
+    }
+
+    private func launch(_ runID: String) {
+        let control = RunControl()
+        controls.withLock { $0[runID] = control }
+        Task { [self] in
+            await RunExecutor(engine: self, runID: runID, control: control).execute()
+            controls.withLock { $0[runID] = nil }
+            let next = queue.withLock { state -> String? in
+                if state.waiting.isEmpty {
+                    state.running -= 1
+                    return nil
+                }
+                return state.waiting.removeFirst()
+            }
+            if let next { launch(next) }
+        }
+    }
+
+    /// Stops an executing run's model call; false when the run is not executing here.
+    @discardableResult
+    func stopExecution(_ runID: String, _ reason: StopReason) -> Bool {
+        guard let control = controls.withLock({ $0[runID] }) else { return false }
+        control.stop(reason)
+        return true
+    }
+
+    func publish(_ runID: String, _ events: [RunEvent]) {
+        hub.publish(runID, events)
+    }
+}

@@ -1,0 +1,112 @@
+import Dispatch
+import RunsDomain
+import Synchronization
+
+/// One streamed event: its SSE name and its payload.
+public struct RunEvent: Sendable {
+    public var name: String
+    public var data: JSONValue
+
+    public init(_ name: String, _ data: JSONValue) {
+        self.name = name
+        self.data = data
+    }
+
+    /// A run event after which a stream has nothing more to say.
+    public var endsStream: Bool {
+        guard name.hasPrefix("thread.run."), !name.hasPrefix("thread.run.step.") else { return false }
+        let status = RunStatus(rawValue: String(name.dropFirst("thread.run.".count)))
+        return status?.endsPolling ?? false
+    }
+
+    public var isRunStatus: Bool { name.hasPrefix("thread.run.") && !name.hasPrefix("thread.run.step.") }
+}
+
+/// Fans a run's events out to its live streams, and wakes polls waiting for a status change.
+/// Handlers are called outside the lock, in publishing order.
+public final class RunEventHub: Sendable {
+    public typealias Subscriber = @Sendable (RunEvent) -> Void
+
+    private struct Waiter {
+        var id: Int
+        var callback: @Sendable () -> Void
+    }
+
+    private struct State {
+        var subscribers: [String: [Int: Subscriber]] = [:]
+        var generations: [String: Int] = [:]
+        var waiters: [String: [Waiter]] = [:]
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func subscribe(_ runID: String, _ subscriber: @escaping Subscriber) -> Int {
+        state.withLock { state in
+            state.nextID += 1
+            state.subscribers[runID, default: [:]][state.nextID] = subscriber
+            return state.nextID
+        }
+    }
+
+    public func unsubscribe(_ runID: String, _ token: Int) {
+        state.withLock { state in
+            state.subscribers[runID]?[token] = nil
+            if state.subscribers[runID]?.isEmpty == true { state.subscribers[runID] = nil }
+        }
+    }
+
+    public func publish(_ runID: String, _ events: [RunEvent]) {
+        guard !events.isEmpty else { return }
+        let changesStatus = events.contains { $0.isRunStatus }
+        let (subscribers, waiters) = state.withLock { state -> ([Subscriber], [Waiter]) in
+            let subscribers = state.subscribers[runID].map { $0.sorted { $0.key < $1.key }.map(\.value) } ?? []
+            guard changesStatus else { return (subscribers, []) }
+            state.generations[runID, default: 0] += 1
+            let waiters = state.waiters.removeValue(forKey: runID) ?? []
+            return (subscribers, waiters)
+        }
+        for subscriber in subscribers {
+            for event in events { subscriber(event) }
+        }
+        for waiter in waiters { waiter.callback() }
+    }
+
+    /// How many status changes of the run this process has seen; compare with `waitForChange`.
+    public func generation(_ runID: String) -> Int {
+        state.withLock { $0.generations[runID] ?? 0 }
+    }
+
+    /// Calls `callback` once: at the next status change after `generation`, or after `timeout`.
+    public func waitForChange(_ runID: String, after generation: Int, timeout: Double, on queue: DispatchQueue,
+                              _ callback: @escaping @Sendable () -> Void) {
+        let fired = Atomic<Bool>(false)
+        let once: @Sendable () -> Void = {
+            if !fired.exchange(true, ordering: .acquiringAndReleasing) { callback() }
+        }
+        let id = state.withLock { state -> Int? in
+            if (state.generations[runID] ?? 0) > generation { return nil }
+            state.nextID += 1
+            state.waiters[runID, default: []].append(Waiter(id: state.nextID, callback: once))
+            return state.nextID
+        }
+        guard let id else {
+            queue.async(execute: once)
+            return
+        }
+        queue.asyncAfter(deadline: .now() + timeout) { [self] in
+            state.withLock { state in state.waiters[runID]?.removeAll { $0.id == id } }
+            once()
+        }
+    }
+
+    /// Forgets a finished run's counters.
+    public func forget(_ runID: String) {
+        state.withLock { state in
+            state.generations[runID] = nil
+            state.waiters[runID] = nil
+        }
+    }
+}

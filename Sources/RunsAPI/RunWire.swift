@@ -1,0 +1,113 @@
+import RunsDomain
+
+extension Run {
+    var wire: JSONValue {
+        let showsUsage = status.isTerminal || status == .requiresAction
+        return [
+            "id": .string(id),
+            "object": "thread.run",
+            "created_at": .integer(createdAt),
+            "assistant_id": .string(assistantID),
+            "thread_id": .string(threadID),
+            "status": .string(status.rawValue),
+            "started_at": JSONValue(startedAt),
+            "expires_at": JSONValue(expiresAt),
+            "cancelled_at": JSONValue(cancelledAt),
+            "failed_at": JSONValue(failedAt),
+            "completed_at": JSONValue(completedAt),
+            "required_action": requiredAction.map { calls in
+                ["type": "submit_tool_outputs", "submit_tool_outputs": ["tool_calls": .array(calls.map(\.wire))]]
+            } ?? .null,
+            "last_error": lastError.map(\.wire) ?? .null,
+            "model": .string(model),
+            "instructions": .string(instructions),
+            "tools": .array(tools),
+            "metadata": metadata,
+            "temperature": .number(temperature ?? 1.0),
+            "top_p": .number(topP ?? 1.0),
+            "max_completion_tokens": JSONValue(maxCompletionTokens),
+            "max_prompt_tokens": JSONValue(maxPromptTokens),
+            "truncation_strategy": truncationStrategy,
+            "incomplete_details": incompleteReason.map { ["reason": .string($0)] } ?? .null,
+            "usage": showsUsage ? (usage ?? Usage()).wire : .null,
+            "response_format": responseFormat,
+            "tool_choice": toolChoice,
+            "parallel_tool_calls": .bool(parallelToolCalls),
+            "reasoning_effort": JSONValue(reasoningEffort),
+        ]
+    }
+}
+
+extension ToolCall {
+    var wire: JSONValue {
+        ["id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": .string(arguments)]]
+    }
+}
+
+extension RunError {
+    var wire: JSONValue { ["code": .string(code.rawValue), "message": .string(message)] }
+}
+
+extension Usage {
+    var wire: JSONValue {
+        ["prompt_tokens": .integer(promptTokens), "completion_tokens": .integer(completionTokens), "total_tokens": .integer(totalTokens)]
+    }
+}
+
+extension RunStep {
+    var wire: JSONValue {
+        let details: JSONValue = switch type {
+        case .messageCreation: ["type": "message_creation", "message_creation": ["message_id": JSONValue(messageID)]]
+        case .toolCalls: ["type": "tool_calls", "tool_calls": .array(toolCalls.map(\.wire))]
+        }
+        return [
+            "id": .string(id),
+            "object": "thread.run.step",
+            "created_at": .integer(createdAt),
+            "run_id": .string(runID),
+            "assistant_id": .string(assistantID),
+            "thread_id": .string(threadID),
+            "type": .string(type.rawValue),
+            "status": .string(status.rawValue),
+            "cancelled_at": JSONValue(cancelledAt),
+            "completed_at": JSONValue(completedAt),
+            "expired_at": JSONValue(expiredAt),
+            "failed_at": JSONValue(failedAt),
+            "last_error": lastError.map(\.wire) ?? .null,
+            "step_details": details,
+            "usage": status == .inProgress ? .null : (usage ?? Usage()).wire,
+            "metadata": metadata,
+        ]
+    }
+}
+
+extension StepToolCall {
+    var wire: JSONValue {
+        ["id": .string(id), "type": "function",
+         "function": ["name": .string(name), "arguments": .string(arguments), "output": JSONValue(output)]]
+    }
+}
+
+/// The delta events' payloads, shaped so the SDKs' accumulators rebuild the right snapshot:
+/// ids and names only in a tool call's first delta, `annotations` only in the first text delta.
+enum DeltaWire {
+    static func messageText(messageID: String, text: String, first: Bool) -> JSONValue {
+        let textObject: JSONValue = first ? ["value": .string(text), "annotations": []] : ["value": .string(text)]
+        return ["id": .string(messageID), "object": "thread.message.delta",
+                "delta": ["content": [["index": 0, "type": "text", "text": textObject]]]]
+    }
+
+    static func toolCallStart(stepID: String, index: Int, call: StepToolCall) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "id": .string(call.id), "type": "function",
+                           "function": ["name": .string(call.name), "arguments": .string(call.arguments), "output": nil]])
+    }
+
+    static func toolCallArguments(stepID: String, index: Int, fragment: String) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "type": "function", "function": ["arguments": .string(fragment)]])
+    }
+
+    private static func stepDelta(_ stepID: String, _ call: JSONValue) -> JSONValue {
+        ["id": .string(stepID), "object": "thread.run.step.delta",
+         "delta": ["step_details": ["type": "tool_calls", "tool_calls": [call]]]]
+    }
+}

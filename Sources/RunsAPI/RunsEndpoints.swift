@@ -1,0 +1,249 @@
+import Dispatch
+import HTTPServer
+import RunsDomain
+import RunsStorage
+
+enum RunsEndpoints {
+    static func register(in router: inout Router<Route>, engine: RunEngine) {
+        router.add("POST", "/threads/runs", .custom { createThreadAndRun($0, $1, engine) })
+        router.add("POST", "/threads/:thread_id/runs", .custom { createRun($0, $1, engine) })
+        router.add("GET", "/threads/:thread_id/runs", .read(list))
+        router.add("GET", "/threads/:thread_id/runs/:run_id", .custom { retrieve($0, $1, engine) })
+        router.add("POST", "/threads/:thread_id/runs/:run_id", .write(modify))
+        router.add("POST", "/threads/:thread_id/runs/:run_id/cancel", .custom { cancel($0, $1, engine) })
+        router.add("POST", "/threads/:thread_id/runs/:run_id/submit_tool_outputs", .custom { submitToolOutputs($0, $1, engine) })
+        router.add("GET", "/threads/:thread_id/runs/:run_id/steps", .read(listSteps))
+        router.add("GET", "/threads/:thread_id/runs/:run_id/steps/:step_id", .read(retrieveStep))
+    }
+
+    /// What a write produced: the events to publish, the run to answer with, and whether the
+    /// client asked for a stream.
+    struct Outcome: Sendable {
+        var run: Run
+        var events: [RunEvent]
+        var stream: Bool
+        var enqueue: Bool
+    }
+
+    static func createRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        engine.database.write({ db -> Outcome in
+            try checkInclude(context)
+            let body = try RequestObject(try context.body(), allowed: RunRequests.createFields)
+            let settings = try RunRequests.settings(body)
+            var additional: [MessageInput] = []
+            for (index, item) in (try body.array("additional_messages").value ?? []).enumerated() {
+                additional.append(try MessageInput(item, path: "additional_messages[\(index)]"))
+            }
+            let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
+            let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
+            let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
+                                              expirySeconds: engine.settings.expirySeconds)
+            try db.transaction {
+                if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
+                    throw APIError.invalid("Thread \(thread.id) already has an active run \(active.id).")
+                }
+                let messages = MessageRepository(db, project: context.project)
+                for input in additional {
+                    try messages.insert(MessagesEndpoints.message(from: input, threadID: thread.id, services: context.services))
+                }
+                try RunRepository(db, project: context.project).insert(run, project: context.project)
+            }
+            return Outcome(run: run, events: [RunEvent("thread.run.created", run.wire), RunEvent("thread.run.queued", run.wire)],
+                           stream: settings.stream, enqueue: true)
+        }, completion: { answer($0, context, responder, engine) })
+    }
+
+    static func createThreadAndRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        engine.database.write({ db -> Outcome in
+            let body = try RequestObject(try context.body(), allowed: RunRequests.threadAndRunFields)
+            let settings = try RunRequests.settings(body)
+            let threadBody = try RequestObject(body["thread"] ?? [:], path: "thread", allowed: ["messages", "tool_resources", "metadata"])
+            _ = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false)
+            let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
+            return try db.transaction {
+                var thread = try ThreadCreation.create(from: threadBody, context: context, db: db, inTransaction: true)
+                if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
+                    thread.toolResources = resources
+                    try ThreadRepository(db, project: context.project).update(thread)
+                }
+                let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
+                                                  expirySeconds: engine.settings.expirySeconds)
+                try RunRepository(db, project: context.project).insert(run, project: context.project)
+                return Outcome(run: run, events: [RunEvent("thread.created", thread.wire), RunEvent("thread.run.created", run.wire),
+                                                  RunEvent("thread.run.queued", run.wire)],
+                               stream: settings.stream, enqueue: true)
+            }
+        }, completion: { answer($0, context, responder, engine) })
+    }
+
+    static func submitToolOutputs(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let now = engine.clock.nowSeconds()
+        engine.database.write({ db -> Outcome in
+            let body = try RequestObject(try context.body(), allowed: ["tool_outputs", "stream"])
+            let stream = try body.bool("stream").value ?? false
+            guard case .value(let items) = try body.array("tool_outputs") else {
+                throw APIError.invalid("Missing required parameter: 'tool_outputs'.", param: "tool_outputs", code: "missing_required_parameter")
+            }
+            var outputs: [(id: String, output: String)] = []
+            for (index, item) in items.enumerated() {
+                let object = try RequestObject(item, path: "tool_outputs[\(index)]", allowed: ["tool_call_id", "output"])
+                outputs.append((try object.string("tool_call_id").value ?? "", try object.string("output").value ?? ""))
+            }
+            return try db.transaction {
+                let run = try existingRun(context, db)
+                guard run.status == .requiresAction, let pending = run.requiredAction else {
+                    throw APIError.invalid(TransitionError(status: run.status, command: "submitToolOutputs").message)
+                }
+                let expected = pending.map(\.id)
+                let given = outputs.map(\.id)
+                guard Set(given) == Set(expected), given.count == expected.count else {
+                    let list = { (ids: [String]) in "[" + ids.map { "'\($0)'" }.joined(separator: ", ") + "]" }
+                    throw APIError.invalid("Expected tool outputs for call_ids \(list(expected)), got \(list(given))", param: "tool_outputs")
+                }
+                var events: [RunEvent] = []
+                let steps = RunStepRepository(db)
+                for var step in try steps.all(runID: run.id) where step.type == .toolCalls && step.status == .inProgress {
+                    for index in step.toolCalls.indices {
+                        step.toolCalls[index].output = outputs.first { $0.id == step.toolCalls[index].id }?.output
+                    }
+                    step.close(.completed, at: now)
+                    try steps.update(step)
+                    events.append(RunEvent("thread.run.step.completed", step.wire))
+                }
+                let applied = try RunTransitions.apply(.submitToolOutputs, to: run, project: context.project, db: db, now: now)
+                return Outcome(run: applied.run, events: events + applied.events, stream: stream, enqueue: true)
+            }
+        }, completion: { answer($0, context, responder, engine) })
+    }
+
+    static func cancel(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let now = engine.clock.nowSeconds()
+        engine.database.write({ db -> Outcome in
+            try db.transaction {
+                let run = try existingRun(context, db)
+                guard !run.status.isTerminal else {
+                    throw APIError.invalid(TransitionError(status: run.status, command: "cancel").message)
+                }
+                let applied = try RunTransitions.apply(.cancel, to: run, project: context.project, db: db, now: now)
+                return Outcome(run: applied.run, events: run.status == .cancelling ? [] : applied.events, stream: false, enqueue: false)
+            }
+        }, completion: { result in
+            if case .success(let outcome) = result, outcome.run.status == .cancelling {
+                engine.stopExecution(outcome.run.id, .cancel)
+            }
+            answer(result, context, responder, engine)
+        })
+    }
+
+    /// Publishes a write's events and answers: as JSON, or as a stream that starts with them and
+    /// follows the run until it ends or needs action.
+    static func answer(_ result: Result<Outcome, any Error>, _ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let outcome: Outcome
+        switch result {
+        case .failure(let error):
+            responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: engine.log))
+            return
+        case .success(let value):
+            outcome = value
+        }
+        let runID = outcome.run.id
+        if outcome.stream {
+            let stream = SSEStream(responder: responder)
+            let token = engine.hub.subscribe(runID) { event in stream.send(event) }
+            stream.onClose { engine.hub.unsubscribe(runID, token) }
+        } else {
+            responder.send(JSONResponse.make(outcome.run.wire))
+        }
+        engine.publish(runID, outcome.events)
+        if outcome.enqueue { engine.enqueue(runID) }
+    }
+
+    static func retrieve(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let pollHelper = context.request.headers["x-stainless-poll-helper"] == "true"
+        let deadline = DispatchTime.now() + (pollHelper ? engine.settings.pollHoldSeconds : 0)
+        poll(context, responder, engine, pollHelper: pollHelper, deadline: deadline)
+    }
+
+    /// Answers at once, or for the SDK's poll helper, once the run reaches a state the helper
+    /// stops at (or the hold runs out), so `create_and_poll` returns as soon as the run does.
+    private static func poll(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine, pollHelper: Bool,
+                             deadline: DispatchTime) {
+        let runID = context.parameter("run_id")
+        let generation = engine.hub.generation(runID)
+        engine.database.read({ db in try existingRun(context, db) }, completion: { result in
+            switch result {
+            case .failure(let error):
+                responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: engine.log))
+            case .success(let run) where !pollHelper || run.status.endsPolling || DispatchTime.now() >= deadline:
+                var headers = HTTPHeaders()
+                if !run.status.isTerminal {
+                    headers.add("openai-poll-after-ms", String(pollHelper ? 100 : engine.settings.pollAfterMilliseconds))
+                }
+                responder.send(JSONResponse.make(run.wire, headers: headers))
+            case .success:
+                let remaining = Double(deadline.uptimeNanoseconds - DispatchTime.now().uptimeNanoseconds) / 1e9
+                engine.hub.waitForChange(runID, after: generation, timeout: remaining, on: .global()) {
+                    poll(context, responder, engine, pollHelper: pollHelper, deadline: deadline)
+                }
+            }
+        })
+    }
+
+    static func list(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+        let query = try context.listQuery()
+        let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
+        let page = try RunRepository(db, project: context.project).list(threadID: thread.id, query)
+        return Wire.list(page, \.wire, id: \.id)
+    }
+
+    static func modify(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+        let body = try RequestObject(try context.body(), allowed: ["metadata"])
+        return try db.transaction {
+            var run = try existingRun(context, db)
+            guard let metadata = try Validate.metadata(body.field("metadata")) else { return run.wire }
+            let version = run.version
+            run.metadata = metadata
+            run.version += 1
+            guard try RunRepository(db, project: context.project).compareAndSet(run, expectedVersion: version) else {
+                throw APIError(.unavailable, "The run changed while it was being updated; please retry.")
+            }
+            return run.wire
+        }
+    }
+
+    static func listSteps(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+        try checkInclude(context)
+        let query = try context.listQuery()
+        let run = try existingRun(context, db)
+        let page = try RunStepRepository(db).list(runID: run.id, query)
+        return Wire.list(page, \.wire, id: \.id)
+    }
+
+    static func retrieveStep(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+        try checkInclude(context)
+        let run = try existingRun(context, db)
+        let id = context.parameter("step_id")
+        guard let step = try RunStepRepository(db).find(id, runID: run.id) else { throw APIError.notFound("run step", id) }
+        return step.wire
+    }
+
+    /// The run in its thread, in the caller's project; a missing thread is reported as such.
+    static func existingRun(_ context: APIContext, _ db: SQLiteConnection) throws -> Run {
+        let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
+        let id = context.parameter("run_id")
+        guard let run = try RunRepository(db, project: context.project).find(id, threadID: thread.id) else {
+            throw APIError.notFound("run", id)
+        }
+        return run
+    }
+
+    /// `include[]` takes one documented value (file search results, which Runnel never has).
+    static func checkInclude(_ context: APIContext) throws(APIError) {
+        let allowed = "step_details.tool_calls[*].file_search.results[*].content"
+        for (index, item) in context.request.queryItems.filter({ $0.name == "include[]" || $0.name == "include" }).enumerated()
+        where item.value != allowed {
+            throw APIError.invalid("Invalid value: '\(item.value)'. Supported values are: '\(allowed)'.",
+                                   param: "include[\(index)]", code: "invalid_value")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Dispatch
+import HTTPServer
+import RunsDomain
+import Synchronization
+
+/// A Server-Sent Events response: `event:`/`data:` frames, comment keep-alives during silences,
+/// and `event: done` / `data: [DONE]` after the event that ends the stream.
+final class SSEStream: Sendable {
+    private let writer: HTTPStreamWriter
+    private let ended = Atomic<Bool>(false)
+    private let lastWrite = Atomic<Int64>(0)
+    /// `nonisolated(unsafe)`: set once in init; Dispatch sources may be cancelled from any thread.
+    nonisolated(unsafe) private let timer: any DispatchSourceTimer
+
+    init(responder: HTTPResponder, keepAliveSeconds: Double = 15) {
+        var headers = HTTPHeaders()
+        headers.add("content-type", "text/event-stream; charset=utf-8")
+        headers.add("cache-control", "no-cache")
+        writer = responder.startStream(headers: headers)
+        timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + keepAliveSeconds, repeating: keepAliveSeconds)
+        timer.setEventHandler { [weak self] in self?.sendKeepAliveIfQuiet(keepAliveSeconds) }
+        timer.activate()
+        writer.onClose { [weak self] in self?.stopTimer() }
+    }
+
+    var isOpen: Bool { writer.isOpen && !ended.load(ordering: .acquiring) }
+
+    /// Writes an event; after one that ends the stream, also `done` and the end of the body.
+    func send(_ event: RunEvent) {
+        guard !ended.load(ordering: .acquiring) else { return }
+        var frame = Array("event: \(event.name)\ndata: ".utf8)
+        event.data.write(to: &frame)
+        frame.append(contentsOf: [10, 10])
+        if event.endsStream { frame.append(contentsOf: Array("event: done\ndata: [DONE]\n\n".utf8)) }
+        write(frame)
+        if event.endsStream { finish() }
+    }
+
+    /// For failures after the head went out: the SDKs raise on `event: error` with this shape.
+    func fail(_ error: APIError) {
+        guard !ended.load(ordering: .acquiring) else { return }
+        let body: JSONValue = ["error": ["message": .string(error.message), "type": "server_error", "param": nil, "code": JSONValue(error.code)]]
+        var frame = Array("event: error\ndata: ".utf8)
+        body.write(to: &frame)
+        frame.append(contentsOf: Array("\n\nevent: done\ndata: [DONE]\n\n".utf8))
+        write(frame)
+        finish()
+    }
+
+    func onClose(_ handler: @escaping @Sendable () -> Void) { writer.onClose(handler) }
+
+    private func write(_ bytes: [UInt8]) {
+        lastWrite.store(Int64(DispatchTime.now().uptimeNanoseconds), ordering: .relaxed)
+        writer.write(bytes)
+    }
+
+    private func finish() {
+        guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        writer.finish()
+        stopTimer()
+    }
+
+    private func sendKeepAliveIfQuiet(_ interval: Double) {
+        let quietFor = Double(Int64(DispatchTime.now().uptimeNanoseconds) - lastWrite.load(ordering: .relaxed)) / 1e9
+        if quietFor >= interval * 0.9, isOpen { write(Array(": keep-alive\n\n".utf8)) }
+    }
+
+    private func stopTimer() {
+        timer.cancel()
+    }
+}

@@ -1,0 +1,140 @@
+import ModelBackends
+import RunsDomain
+import RunsStorage
+
+/// Turns one model call's deltas into a message_creation step with its message, or a tool_calls
+/// step, publishing each delta in the shape the SDKs accumulate. Used by one executor task only.
+final class TurnRecorder {
+    private let run: Run
+    private let project: String
+    private let engine: RunEngine
+    private var message: Message?
+    private var messageStep: RunStep?
+    private var text = ""
+    private var toolStep: RunStep?
+    /// Upstream tool-call index → dense index from 0, as the SDKs need.
+    private var callIndexes: [Int: Int] = [:]
+    private(set) var toolCalls: [StepToolCall] = []
+    var callUsage: Usage?
+
+    init(run: Run, project: String, engine: RunEngine) {
+        self.run = run
+        self.project = project
+        self.engine = engine
+    }
+
+    func record(_ delta: ModelDelta) async throws {
+        switch delta {
+        case .text(let piece):
+            guard toolStep == nil, !piece.isEmpty else { return }
+            if message == nil { try await openMessage() }
+            let first = text.isEmpty
+            text += piece
+            engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: message!.id, text: piece, first: first))])
+        case .toolCall(let upstreamIndex, let id, let name, let arguments):
+            if toolStep == nil { try await openToolStep() }
+            let stepID = toolStep!.id
+            if let index = callIndexes[upstreamIndex] {
+                guard !arguments.isEmpty else { return }
+                toolCalls[index].arguments += arguments
+                engine.publish(run.id, [RunEvent("thread.run.step.delta",
+                                                 DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
+            } else {
+                let index = toolCalls.count
+                callIndexes[upstreamIndex] = index
+                let call = StepToolCall(id: id ?? engine.ids.id(.call), name: name ?? "", arguments: arguments)
+                toolCalls.append(call)
+                engine.publish(run.id, [RunEvent("thread.run.step.delta", DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
+            }
+        }
+    }
+
+    /// True when the model produced neither text nor calls.
+    var isEmpty: Bool { message == nil && toolStep == nil }
+
+    /// The step and message come into being (stored, then announced) with the first text, or
+    /// before the ending of an answer with no text, so a finished run always has its message.
+    func openMessage() async throws {
+        let (stepID, stepCreated) = engine.ids.make(.step)
+        let (messageID, messageCreated) = engine.ids.make(.message)
+        let step = RunStep(id: stepID, createdAt: stepCreated, runID: run.id, threadID: run.threadID,
+                           assistantID: run.assistantID, type: .messageCreation, messageID: messageID)
+        let message = Message(id: messageID, createdAt: messageCreated, threadID: run.threadID, status: .inProgress,
+                              role: .assistant, content: [], assistantID: run.assistantID, runID: run.id, attachments: [])
+        let project = project
+        try await engine.database.writing { db in
+            try db.transaction {
+                try RunStepRepository(db).insert(step, project: project)
+                try MessageRepository(db, project: project).insert(message)
+            }
+        }
+        self.message = message
+        messageStep = step
+        engine.publish(run.id, [
+            RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire),
+            RunEvent("thread.message.created", message.wire), RunEvent("thread.message.in_progress", message.wire),
+        ])
+    }
+
+    private func openToolStep() async throws {
+        // A message written before the calls ends first: the SDKs stream one thing at a time.
+        let closing = try await closeMessageBeforeTools()
+        let (stepID, created) = engine.ids.make(.step)
+        let step = RunStep(id: stepID, createdAt: created, runID: run.id, threadID: run.threadID,
+                           assistantID: run.assistantID, type: .toolCalls)
+        let project = project
+        try await engine.database.writing { db in try RunStepRepository(db).insert(step, project: project) }
+        toolStep = step
+        engine.publish(run.id, closing + [RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire)])
+    }
+
+    private func closeMessageBeforeTools() async throws -> [RunEvent] {
+        guard var message, var step = messageStep else { return [] }
+        let now = engine.clock.nowSeconds()
+        message.content = [MessageInput.textPart(text)]
+        message.status = .completed
+        message.completedAt = now
+        step.close(.completed, at: now)
+        let (storedMessage, storedStep, project) = (message, step, project)
+        try await engine.database.writing { db in
+            try db.transaction {
+                try MessageRepository(db, project: project).update(storedMessage)
+                try RunStepRepository(db).update(storedStep)
+            }
+        }
+        self.message = nil
+        messageStep = nil
+        return [RunEvent("thread.message.completed", message.wire), RunEvent("thread.run.step.completed", step.wire)]
+    }
+
+    /// What the run's ending must store besides the run: the message text, the tool calls, and
+    /// (for an answer with no text at all) an empty message, so a completed run always has one.
+    func pendingWrites() -> PendingTurnWrites {
+        PendingTurnWrites(run: run, message: message, text: text, toolStep: toolStep, toolCalls: toolCalls,
+                          callUsage: callUsage, ids: engine.ids)
+    }
+}
+
+struct PendingTurnWrites: Sendable {
+    let run: Run
+    let message: Message?
+    let text: String
+    let toolStep: RunStep?
+    let toolCalls: [StepToolCall]
+    let callUsage: Usage?
+    let ids: ObjectIDGenerator
+
+    /// Runs inside the ending's transaction; returns the creation events of anything it had to create.
+    func store(db: SQLiteConnection, project: String, now: Int) throws -> [RunEvent] {
+        if var message {
+            message.content = [MessageInput.textPart(text)]
+            try MessageRepository(db, project: project).update(message)
+        }
+        if var toolStep {
+            toolStep.toolCalls = toolCalls
+            toolStep.usage = callUsage
+            try RunStepRepository(db).update(toolStep)
+        }
+        return []
+    }
+}
