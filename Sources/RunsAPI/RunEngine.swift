@@ -76,14 +76,16 @@ public final class RunEngine: Sendable {
         self.log = log
         hub = RunEventHub()
         sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
+        // Active from the start (an inactive source may not be released), idle until `start`.
+        sweeper.schedule(deadline: .distantFuture)
+        sweeper.setEventHandler { [weak self] in self?.sweepExpired() }
+        sweeper.activate()
     }
 
     /// Settles runs a previous process left unfinished, then starts the expiry sweeper.
     public func start() throws {
         try recover()
         sweeper.schedule(deadline: .now() + settings.sweepIntervalSeconds, repeating: settings.sweepIntervalSeconds)
-        sweeper.setEventHandler { [weak self] in self?.sweepExpired() }
-        sweeper.activate()
     }
 
     public func stop() {

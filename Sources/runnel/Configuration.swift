@@ -165,7 +165,7 @@ struct Configuration {
         for spec in SettingSpec.all {
             let left = "  \(spec.flag) \(spec.metavar)"
             text += left.padding(toLength: max(left.count + 2, 31), withPad: " ", startingAt: 0)
-            text += "default: \(spec.defaultValue)\n"
+            text += "default: \(spec.defaultValue.isEmpty ? "none" : spec.defaultValue)\n"
             text += "      env \(spec.env), config \"\(spec.key)\". \(spec.help)\n"
         }
         text += SettingSpec.apiKeysHelp + "\n"

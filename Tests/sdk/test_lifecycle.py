@@ -125,7 +125,7 @@ def test_help_lists_every_setting_with_defaults():
         lines = output.splitlines()
         index = next((i for i, l in enumerate(lines) if l.strip().startswith(flag + " ")), None)
         assert index is not None, f"{flag} missing from --help"
-        assert lines[index].rstrip().endswith(f"default: {value}"), lines[index]
+        assert lines[index].rstrip().endswith(f"default: {value if value != '' else 'none'}"), lines[index]
         assert f"env RUNNEL_{key.upper()}, config \"{key}\"" in lines[index + 1], lines[index + 1]
 
 
