@@ -96,7 +96,9 @@ struct RunExecutor {
             }
             if outcome.finishReason == .length { return .incomplete(reason: "max_completion_tokens", usage: total) }
             let calls = recorder.toolCalls
-            if !calls.isEmpty { return .requireAction(calls.map { ToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }) }
+            if !calls.isEmpty {
+                return .requireAction(calls.map { ToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }, usage: total)
+            }
             return .complete(total)
         }
     }

@@ -2,8 +2,8 @@
 public enum RunCommand: Sendable, Equatable {
     /// The executor picks a queued run up.
     case start
-    /// The model asked for function calls.
-    case requireAction([ToolCall])
+    /// The model asked for function calls; `usage` is the run's total so far.
+    case requireAction([ToolCall], usage: Usage)
     /// Every pending call got its output.
     case submitToolOutputs
     case complete(Usage)
@@ -46,9 +46,10 @@ public enum RunStateMachine {
         case (.queued, .start):
             next.status = .inProgress
             if next.startedAt == nil { next.startedAt = now }
-        case (.inProgress, .requireAction(let calls)):
+        case (.inProgress, .requireAction(let calls, let usage)):
             next.status = .requiresAction
             next.requiredAction = calls
+            next.usage = usage
         case (.requiresAction, .submitToolOutputs):
             next.status = .queued
             next.requiredAction = nil

@@ -102,3 +102,21 @@ def runnel(start_runnel):
 @pytest.fixture
 def client(runnel):
     return runnel.client()
+
+
+@pytest.fixture
+def upstream():
+    from fake_upstream import FakeUpstream
+    server = FakeUpstream()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def weather_assistant(client):
+    return client.beta.assistants.create(
+        model="gpt-4o", instructions="You are a weather bot.",
+        tools=[{"type": "function", "function": {
+            "name": "get_weather", "description": "Current weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+            {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}])
