@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+@testable import ModelBackends
+@testable import RunsAPI
+@testable import RunsDomain
+@testable import RunsStorage
+
+/// The engine over a temporary database, with a clock the test moves.
+final class EngineHarness: @unchecked Sendable {
+    let directory: URL
+    let database: Database
+    let clock = ManualClock()
+    let ids: ObjectIDGenerator
+    let engine: RunEngine
+    let hub: RunEventHub
+
+    init(delayMilliseconds: Int = 0) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-engine-\(UUID().uuidString)")
+        database = try Database(path: directory.appendingPathComponent("db.sqlite").path)
+        ids = ObjectIDGenerator(clock: clock)
+        engine = RunEngine(database: database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
+                           ids: ids, settings: RunEngineSettings(expirySeconds: 600), log: Logger(minimum: .error))
+        hub = engine.hub
+    }
+
+    deinit {
+        engine.stop()
+        database.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// An assistant, a thread with one user message, and a queued run on it.
+    func queuedRun(_ text: String, tools: [JSONValue] = [], configure: (inout Run) -> Void = { _ in }) throws -> Run {
+        let now = clock.nowSeconds()
+        let assistant = Assistant(id: ids.id(.assistant), createdAt: now, model: "m", tools: tools)
+        let thread = ChatThread(id: ids.id(.thread), createdAt: now)
+        let message = Message(id: ids.id(.message), createdAt: now, threadID: thread.id, role: .user, content: [MessageInput.textPart(text)])
+        var run = Run(id: ids.id(.run), createdAt: now, threadID: thread.id, assistantID: assistant.id, expiresAt: now + 600,
+                      model: "m", instructions: "", tools: tools)
+        configure(&run)
+        try database.writeNow { db in
+            try AssistantRepository(db, project: "p").insert(assistant)
+            try ThreadRepository(db, project: "p").insert(thread)
+            try MessageRepository(db, project: "p").insert(message)
+            try RunRepository(db, project: "p").insert(run, project: "p")
+        }
+        return run
+    }
+
+    func run(_ id: String) throws -> Run {
+        try database.readNow { db in try RunRepository(db, project: "p").find(id)! }
+    }
+
+    func messages(_ run: Run) throws -> [Message] {
+        try database.readNow { db in try MessageRepository(db, project: "p").all(threadID: run.threadID) }
+    }
+
+    func steps(_ run: Run) throws -> [RunStep] {
+        try database.readNow { db in try RunStepRepository(db).all(runID: run.id) }
+    }
+
+    /// Waits (in real time, bounded) for the run to reach a status.
+    /// Suspends rather than blocks: the engine's tasks need the same cooperative threads.
+    func wait(_ id: String, for statuses: Set<RunStatus>, seconds: Double = 5) async throws -> Run {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let current = try run(id)
+            if statuses.contains(current.status) || Date() > deadline { return current }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+}
+
+struct RunExecutorTests {
+    static let function: JSONValue = ["type": "function", "function": ["name": "lookup"]]
+
+    @Test func completesWithItsMessageStepAndUsage() async throws {
+        let harness = try EngineHarness()
+        let run = try harness.queuedRun("three little words")
+        harness.engine.enqueue(run.id)
+        let done = try await harness.wait(run.id, for: [.completed])
+        #expect(done.status == .completed && done.usage == Usage(promptTokens: 3, completionTokens: 3))
+        #expect(done.startedAt == harness.clock.nowSeconds() && done.expiresAt == nil)
+        let answer = try #require(try harness.messages(run).last)
+        #expect(answer.role == .assistant && answer.status == .completed && answer.runID == run.id)
+        #expect(answer.content == [MessageInput.textPart("three little words")])
+        let steps = try harness.steps(run)
+        #expect(steps.map(\.type) == [.messageCreation] && steps[0].status == .completed && steps[0].messageID == answer.id)
+    }
+
+    @Test func toolCallsWaitThenExpireWhenTheClockPassesExpiresAt() async throws {
+        let harness = try EngineHarness()
+        let run = try harness.queuedRun("/call lookup {\"q\": 1}", tools: [Self.function])
+        harness.engine.enqueue(run.id)
+        let waiting = try await harness.wait(run.id, for: [.requiresAction])
+        #expect(waiting.requiredAction?.map(\.name) == ["lookup"])
+        harness.engine.sweepExpired()
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(try harness.run(run.id).status == .requiresAction, "not yet due")
+        harness.clock.advance(milliseconds: 601_000)
+        harness.engine.sweepExpired()
+        let expired = try await harness.wait(run.id, for: [.expired])
+        #expect(expired.status == .expired && expired.expiresAt == nil && expired.requiredAction == nil)
+        #expect(try harness.steps(run).map(\.status) == [.expired])
+    }
+
+    @Test func expiryStopsARunThatIsStillGenerating() async throws {
+        let harness = try EngineHarness(delayMilliseconds: 20)
+        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
+        harness.engine.enqueue(run.id)
+        _ = try await harness.wait(run.id, for: [.inProgress])
+        try await Task.sleep(nanoseconds: 200_000_000)
+        harness.clock.advance(milliseconds: 601_000)
+        harness.engine.sweepExpired()
+        let expired = try await harness.wait(run.id, for: [.expired])
+        #expect(expired.status == .expired)
+        let message = try #require(try harness.messages(run).last)
+        #expect(message.status == .incomplete && message.incompleteDetails["reason"] == "run_expired")
+    }
+
+    @Test func cancelInProgressEndsCancelledWithAnIncompleteMessage() async throws {
+        let harness = try EngineHarness(delayMilliseconds: 20)
+        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
+        let events = EventLog()
+        _ = harness.hub.subscribe(run.id) { events.add($0.name) }
+        harness.engine.enqueue(run.id)
+        _ = try await harness.wait(run.id, for: [.inProgress])
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let now = harness.clock.nowSeconds()
+        let cancelling = try harness.database.writeNow { db in
+            try db.transaction { try RunTransitions.apply(.cancel, to: try RunRepository(db, project: "p").find(run.id)!, project: "p", db: db, now: now) }
+        }
+        #expect(cancelling.run.status == .cancelling)
+        harness.engine.stopExecution(run.id, .cancel)
+        let cancelled = try await harness.wait(run.id, for: [.cancelled])
+        #expect(cancelled.status == .cancelled && cancelled.cancelledAt != nil)
+        let message = try #require(try harness.messages(run).last)
+        #expect(message.status == .incomplete && message.incompleteDetails["reason"] == "run_cancelled")
+        let text = message.content.first?["text"]?["value"]?.stringValue ?? ""
+        #expect(!text.isEmpty && text.count < 200 * 5)
+        #expect(try harness.steps(run).map(\.status) == [.cancelled])
+        try await Task.sleep(nanoseconds: 50_000_000)
+        #expect(events.names.suffix(3) == ["thread.message.incomplete", "thread.run.step.cancelled", "thread.run.cancelled"])
+    }
+
+    @Test func completionBudgetIsSharedAcrossTheRun() async throws {
+        let harness = try EngineHarness()
+        let run = try harness.queuedRun(Array(repeating: "w", count: 300).joined(separator: " ")) { $0.maxCompletionTokens = 256 }
+        harness.engine.enqueue(run.id)
+        let done = try await harness.wait(run.id, for: [.incomplete])
+        #expect(done.incompleteReason == "max_completion_tokens" && done.usage?.completionTokens == 256)
+        #expect(try harness.messages(run).last?.incompleteDetails["reason"] == "max_tokens")
+    }
+
+    @Test func promptBudgetDropsOldMessagesOrEndsIncomplete() async throws {
+        let harness = try EngineHarness()
+        let run = try harness.queuedRun(Array(repeating: "w", count: 300).joined(separator: " ")) { $0.maxPromptTokens = 256 }
+        harness.engine.enqueue(run.id)
+        let done = try await harness.wait(run.id, for: [.incomplete])
+        #expect(done.incompleteReason == "max_prompt_tokens")
+    }
+
+    @Test func recoveryRequeuesQueuedAndFailsInterruptedRuns() async throws {
+        let harness = try EngineHarness()
+        let queued = try harness.queuedRun("still queued")
+        let interrupted = try harness.queuedRun("was running") { $0.status = .inProgress }
+        try harness.engine.recover()
+        #expect(try await harness.wait(queued.id, for: [.completed]).status == .completed)
+        let failed = try harness.run(interrupted.id)
+        #expect(failed.status == .failed && failed.lastError?.code == .serverError)
+    }
+}
+
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func add(_ name: String) { lock.withLock { stored.append(name) } }
+    var names: [String] { lock.withLock { stored } }
+}
