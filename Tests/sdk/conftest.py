@@ -81,10 +81,26 @@ class Runnel:
 
 
 @pytest.fixture
-def start_runnel(tmp_path):
+def backend():
+    """The model backend servers start with; the runs suites run once per backend."""
+    return "echo"
+
+
+@pytest.fixture
+def start_runnel(tmp_path, backend, request):
     started = []
 
     def start(*args, env=None, database=None):
+        args = list(args)
+        if backend == "openai" and "--backend" not in args:
+            # The fake upstream follows the echo rules, so the same assertions hold.
+            upstream = request.getfixturevalue("upstream")
+            delay = 0
+            if "--echo-delay-ms" in args:
+                index = args.index("--echo-delay-ms")
+                delay = int(args[index + 1])
+                del args[index:index + 2]
+            args += ["--backend", "openai", "--backend-url", upstream.delayed_url(delay) if delay else upstream.url]
         server = Runnel(tmp_path, args=args, env=env, database=database).start()
         started.append(server)
         return server

@@ -1,18 +1,66 @@
-"""A fake OpenAI-compatible chat-completions server for the `openai` backend tests.
+"""A fake OpenAI-compatible chat-completions server that follows the echo model's documented
+rules, so the same SDK tests run against `--backend echo` and `--backend openai`.
 
-What it streams depends on the last user message:
-  "fail 500" / "fail 429"      -> that HTTP error with an OpenAI error body
-  "cut"                        -> finish_reason "length" after two words
-  "call NAME ARGS"             -> one tool call, its arguments split over many chunks
-  "parallel"                   -> two tool calls (get_weather for Paris and Oslo)
-  "slow ..."                   -> text, one word every 0.2 s (for cancel tests)
-  anything else                -> that text, one word per chunk
-After tool results it answers "results: " plus the outputs joined by ", ".
+Rules (as the echo backend): answer with the last user message's text, one word per chunk; each
+`/call NAME {json}` line is a tool call (arguments streamed in 8-character fragments);
+tool_choice `required` or a named function calls it with `{}`; after tool results, answer with
+the outputs one per line. Tokens are whitespace-separated words. `max_tokens` cuts the answer
+(finish_reason "length"). Extra, for failure tests: a last user message "fail 500" / "fail 429"
+answers that HTTP error. A URL prefix /delay/N waits N ms before each chunk.
 """
 import json
+import random
+import re
+import string
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def words(text):
+    return re.findall(r"\S+\s*", text)
+
+
+def text_of(content):
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict) and "text" in part)
+    return ""
+
+
+def prompt_tokens(messages):
+    total = 0
+    for message in messages:
+        total += len(text_of(message.get("content")).split())
+        for call in message.get("tool_calls") or []:
+            total += len(call["function"]["name"].split()) + len(call["function"]["arguments"].split())
+    return total
+
+
+def planned_calls(body):
+    functions = [t["function"]["name"] for t in body.get("tools", []) if t.get("type") == "function"]
+    choice = body.get("tool_choice")
+    messages = body["messages"]
+    if choice == "none" or not functions or messages[-1]["role"] == "tool":
+        return []
+    last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
+    calls = []
+    for line in text_of(last_user["content"] if last_user else "").split("\n"):
+        line = line.lstrip(" ")
+        if not line.startswith("/call "):
+            continue
+        rest = line[6:].lstrip(" ")
+        name = rest.split(" ", 1)[0]
+        if name:
+            arguments = rest[len(name):].strip(" \t\r") or "{}"
+            calls.append((name, arguments))
+    if not calls:
+        if isinstance(choice, dict) and choice.get("function", {}).get("name"):
+            calls = [(choice["function"]["name"], "{}")]
+        elif choice == "required":
+            calls = [(functions[0], "{}")]
+    return calls if body.get("parallel_tool_calls", True) else calls[:1]
 
 
 class FakeUpstream:
@@ -27,6 +75,9 @@ class FakeUpstream:
     def url(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
+    def delayed_url(self, milliseconds):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/delay/{milliseconds}/v1"
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
@@ -40,27 +91,33 @@ class FakeUpstream:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                upstream.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if self.path != "/v1/chat/completions":
-                    return self.send_json(404, {"error": {"message": "no such path"}})
+                record = {"path": self.path, "headers": dict(self.headers), "body": body}
+                upstream.requests.append(record)
+                match = re.fullmatch(r"(?:/delay/(\d+))?/v1/chat/completions", self.path)
+                if not match:
+                    return self.send_json(404, {"error": {"message": f"no route {self.path}"}})
+                self.delay = int(match.group(1) or 0) / 1000
                 messages = body["messages"]
-                if messages[-1]["role"] == "tool":
-                    outputs = [m["content"] for m in messages if m["role"] == "tool"]
-                    return self.stream_text("results: " + ", ".join(outputs))
-                last = next(m for m in reversed(messages) if m["role"] == "user")
-                text = last["content"] if isinstance(last["content"], str) else " ".join(
-                    p.get("text", "") for p in last["content"])
-                if text.startswith("fail "):
+                last_user = next((m for m in reversed(messages) if m["role"] == "user"), {"content": ""})
+                text = text_of(last_user["content"])
+                if messages[-1]["role"] != "tool" and re.fullmatch(r"fail \d{3}", text):
                     status = int(text.split()[1])
                     return self.send_json(status, {"error": {"message": f"upstream says {status}", "type": "x", "code": None}})
-                if text == "cut":
-                    return self.stream_text("one two", finish="length")
-                if text.startswith("call "):
-                    _, name, arguments = text.split(" ", 2)
-                    return self.stream_calls([(name, arguments)])
-                if text == "parallel":
-                    return self.stream_calls([("get_weather", '{"city": "Paris"}'), ("get_weather", '{"city": "Oslo"}')])
-                return self.stream_text(text, delay=0.2 if text.startswith("slow") else 0)
+                self.prompt = prompt_tokens(messages)
+                try:
+                    calls = planned_calls(body)
+                    if calls:
+                        return self.stream_calls(calls)
+                    if messages[-1]["role"] == "tool":
+                        outputs = []
+                        for message in reversed(messages):
+                            if message["role"] != "tool":
+                                break
+                            outputs.insert(0, message["content"])
+                        text = "\n".join(outputs)
+                    self.stream_text(text, body.get("max_tokens"))
+                except (BrokenPipeError, ConnectionResetError):
+                    record["aborted"] = True
 
             def send_json(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -70,43 +127,49 @@ class FakeUpstream:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def event(self, payload):
+                if self.delay:
+                    time.sleep(self.delay)
+                data = f"data: {json.dumps(payload)}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
             def start_stream(self):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
 
-            def event(self, payload):
-                data = f"data: {json.dumps(payload)}\n\n".encode()
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            def finish_stream(self, finish, completion):
+                self.wfile.write(b"")
+                data = f"data: {json.dumps({'choices': [{'index': 0, 'delta': {}, 'finish_reason': finish}]})}\n\n"
+                data += f"data: {json.dumps({'choices': [], 'usage': {'prompt_tokens': self.prompt, 'completion_tokens': completion, 'total_tokens': self.prompt + completion}})}\n\n"
+                data += "data: [DONE]\n\n"
+                raw = data.encode()
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(raw), raw))
                 self.wfile.flush()
 
-            def finish_stream(self, finish, completion_tokens):
-                self.event({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
-                self.event({"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": completion_tokens, "total_tokens": 11 + completion_tokens}})
-                data = b"data: [DONE]\n\n"
-                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
-                self.wfile.flush()
-
-            def stream_text(self, text, finish="stop", delay=0):
+            def stream_text(self, text, limit):
                 self.start_stream()
-                words = text.split(" ")
-                try:
-                    for index, word in enumerate(words):
-                        piece = word if index == len(words) - 1 else word + " "
-                        self.event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-                        if delay:
-                            time.sleep(delay)
-                    self.finish_stream(finish, len(words))
-                except (BrokenPipeError, ConnectionResetError):
-                    upstream.requests[-1]["aborted"] = True
+                sent = 0
+                for word in words(text):
+                    if limit is not None and sent == limit:
+                        return self.finish_stream("length", sent)
+                    self.event({"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]})
+                    sent += 1
+                self.finish_stream("stop", sent)
 
             def stream_calls(self, calls):
                 self.start_stream()
+                used = 0
                 for index, (name, arguments) in enumerate(calls):
-                    self.event({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, "id": f"call_up{index}", "type": "function", "function": {"name": name, "arguments": ""}}]}, "finish_reason": None}]})
-                    for start in range(0, len(arguments), 3):
-                        self.event({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, "function": {"arguments": arguments[start:start + 3]}}]}, "finish_reason": None}]})
-                self.finish_stream("tool_calls", 7)
+                    call_id = "call_" + "".join(random.choices(string.ascii_letters + string.digits, k=24))
+                    self.event({"choices": [{"index": 0, "delta": {"tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]}, "finish_reason": None}]})
+                    for start in range(0, len(arguments), 8):
+                        self.event({"choices": [{"index": 0, "delta": {"tool_calls": [
+                            {"index": index, "function": {"arguments": arguments[start:start + 8]}}]}, "finish_reason": None}]})
+                    used += 1 + len(arguments.split())
+                self.finish_stream("tool_calls", used)
 
         return Handler

@@ -8,6 +8,12 @@ import pytest
 from openai import AssistantEventHandler
 
 
+
+@pytest.fixture(params=["echo", "openai"])
+def backend(request):
+    return request.param
+
+
 def last_text(client, thread_id):
     return client.beta.threads.messages.list(thread_id, limit=1).data[0].content[0].text.value
 

@@ -3,8 +3,15 @@ import json
 import time
 
 import httpx
+import pytest
 from openai import AssistantEventHandler
 from typing_extensions import override
+
+
+
+@pytest.fixture(params=["echo", "openai"])
+def backend(request):
+    return request.param
 
 
 def raw_events(url, body):
