@@ -4,17 +4,23 @@ import RunsAPI
 import RunsDomain
 import RunsStorage
 
-/// `runnel serve [options]`, or `runnel --help`.
+/// `runnel serve|backup|health [options]`, or `runnel --help`.
 let commandLine = Array(CommandLine.arguments.dropFirst())
 switch commandLine.first {
 case "serve":
     ServeCommand.run(arguments: Array(commandLine.dropFirst()))
+case "backup":
+    BackupCommand.run(arguments: Array(commandLine.dropFirst()))
+case "health":
+    HealthCommand.run(arguments: Array(commandLine.dropFirst()))
 case "--help", "-h", "help", nil:
     print("""
         Usage: runnel <command> [options]
 
         Commands:
           serve     Run the server (runnel serve --help lists its settings).
+          backup    Copy a database consistently, even while the server runs.
+          health    Exit 0 if the server (same settings as serve) answers GET /health.
         """)
     exit(commandLine.isEmpty ? 2 : 0)
 default:

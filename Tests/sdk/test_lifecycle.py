@@ -134,3 +134,82 @@ def test_bad_settings_are_reported(tmp_path):
         result = subprocess.run([runnel_binary(), "serve", *args], capture_output=True, text=True, timeout=10)
         assert result.returncode == 2, args
         assert "runnel: error:" in result.stderr
+
+
+def test_env_example_matches_help_and_json_example():
+    root = Path(__file__).parents[2]
+    output = subprocess.run([runnel_binary(), "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    example = json.loads((root / "config" / "runnel.example.json").read_text())
+    env = {}
+    for line in (root / "config" / "runnel.example.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = value
+    import re
+    documented = {m.group(1) for m in re.finditer(r"^\s+env (RUNNEL_[A-Z_]+)", output, re.MULTILINE)}
+    assert set(env) == documented - {"RUNNEL_CONFIG"}
+    for key, value in example.items():
+        if key != "api_keys":
+            assert env[f"RUNNEL_{key.upper()}"] == str(value), key
+    assert set(example) == {k[len("RUNNEL_"):].lower() for k in env}
+
+
+def test_backup_while_runs_are_written(tmp_path, start_runnel):
+    server = start_runnel()
+    client = server.client()
+    assistant = client.beta.assistants.create(model="m")
+    stop = threading.Event()
+    written = []
+
+    def write_runs():
+        while not stop.is_set():
+            thread = client.beta.threads.create(messages=[{"role": "user", "content": "backup me"}])
+            run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+            written.append(run.id)
+
+    writer = threading.Thread(target=write_runs)
+    writer.start()
+    try:
+        time.sleep(0.5)
+        copies = []
+        for index in range(3):
+            target = tmp_path / "backups" / f"copy-{index}.sqlite"
+            result = subprocess.run([runnel_binary(), "backup", "--database", str(server.database), "--to", str(target)],
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert "backed up" in result.stdout
+            copies.append(target)
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        writer.join()
+    import sqlite3
+    counts = []
+    for copy in copies:
+        db = sqlite3.connect(copy)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counts.append(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+        db.close()
+    assert counts == sorted(counts) and counts[-1] > 0
+    # A copy is a working database: a server starts on it and serves what it holds.
+    restored = start_runnel(database=copies[-1])
+    ids = [r[0] for r in sqlite3.connect(copies[-1]).execute("SELECT id FROM runs")]
+    assert set(ids) <= set(written)
+    thread_id = sqlite3.connect(copies[-1]).execute("SELECT thread_id FROM runs LIMIT 1").fetchone()[0]
+    assert restored.client().beta.threads.runs.list(thread_id).data
+
+
+def test_backup_errors_are_clear(tmp_path):
+    result = subprocess.run([runnel_binary(), "backup", "--database", str(tmp_path / "none.sqlite"), "--to", str(tmp_path / "x.sqlite")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "runnel: error:" in result.stderr and "none.sqlite" in result.stderr
+    result = subprocess.run([runnel_binary(), "backup", "--database", str(tmp_path / "none.sqlite")], capture_output=True, text=True)
+    assert result.returncode == 2 and "--to" in result.stderr
+
+
+def test_health_command(runnel):
+    ok = subprocess.run([runnel_binary(), "health", "--port", str(runnel.port)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "ok"
+    runnel.stop()
+    down = subprocess.run([runnel_binary(), "health", "--port", str(runnel.port)], capture_output=True, text=True)
+    assert down.returncode == 1

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Proves the Dockerfile's runtime stage without a Docker engine: builds the release binary with
+# the build stage's own command, replays the runtime stage (its RUN lines, COPY, ENV, WORKDIR,
+# USER) in a fresh Debian bookworm root filesystem made with debootstrap, checks with ldd that
+# the binary needs no library the stage does not install, then runs it there as the stage's user
+# against /data and drives it from outside with the official Python SDK through a run with a
+# tool call, the HEALTHCHECK command and a SIGTERM stop.
+# Needs root (debootstrap, chroot). The base filesystem is cached in $RUNNEL_ROOTFS_CACHE
+# (default ~/.cache/runnel), outside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+
+if [ "$(id -u)" -ne 0 ]; then
+    if [ "${CI:-}" = "true" ]; then echo "prove-runtime-image: needs root" >&2; exit 1; fi
+    echo "prove-runtime-image: SKIPPED (needs root for debootstrap and chroot)" >&2
+    exit 0
+fi
+
+dockerfile() { python3 scripts/dockerfile.py "$@"; }
+runtime_json="$(dockerfile runtime-json)"
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$runtime_json"; }
+[ "$(field x 'd["from"]')" = "debian:bookworm-slim" ] || { echo "runtime stage is not debian:bookworm-slim" >&2; exit 1; }
+
+echo "== build stage: packages and the build command, as in the Dockerfile"
+mapfile -t build_packages < <(dockerfile stage-packages build | sed '/^$/d')
+scripts/system-packages.sh "${build_packages[@]}" debootstrap
+build_command="$(dockerfile build-command)"
+echo "$build_command"
+bash -c "$build_command"
+binary="$(swift build -c release --static-swift-stdlib --show-bin-path)/runnel"
+
+echo "== base root filesystem (debootstrap bookworm, minbase, cached)"
+cache="${RUNNEL_ROOTFS_CACHE:-$HOME/.cache/runnel}"
+base="$cache/bookworm-minbase.tar"
+mkdir -p "$cache"
+if [ ! -s "$base" ]; then
+    staging="$(mktemp -d)"
+    debootstrap --variant=minbase bookworm "$staging" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 \
+        || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+    tar -C "$staging" -cf "$base.partial" .
+    mv "$base.partial" "$base"
+    rm -rf "$staging"
+fi
+
+root="$(mktemp -d /tmp/runnel-rootfs.XXXXXX)"
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
+    for mount in "$root/proc" "$root/dev"; do mountpoint -q "$mount" && umount -l "$mount" || true; done
+    rm -rf "$root" "$root.run.log" "$root.server.log"
+}
+trap cleanup EXIT
+tar -C "$root" -xf "$base"
+# The archive's "." carries the staging directory's 0700; the image's / is world-readable.
+chmod 0755 "$root"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
+
+echo "== runtime stage: RUN, COPY, as the Dockerfile says"
+while IFS= read -r command; do
+    echo "RUN $command"
+    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        DEBIAN_FRONTEND=noninteractive /bin/sh -c "$command" >"$root.run.log" 2>&1 || { tail -30 "$root.run.log" >&2; exit 1; }
+done < <(field x '"\n".join(d["run"])')
+while read -r source destination; do
+    [ "$source" = "/out/runnel" ] || { echo "unknown COPY source $source" >&2; exit 1; }
+    install -D -m 0755 "$binary" "$root$destination"
+done < <(field x '"\n".join(" ".join(c) for c in d["copy"])')
+
+echo "== every library the binary needs is installed by the runtime stage"
+ldd_output="$(chroot "$root" ldd /usr/local/bin/runnel)"
+if grep -q "not found" <<<"$ldd_output"; then
+    echo "$ldd_output" | grep "not found" >&2
+    echo "the runtime stage lacks libraries the binary needs" >&2
+    exit 1
+fi
+echo "$ldd_output" | awk '{print $1}' | tr '\n' ' '; echo
+
+echo "== run it as the stage's user, with the stage's ENV, WORKDIR, ENTRYPOINT and CMD"
+user="$(field x 'd["user"]')"
+workdir="$(field x 'd["workdir"]')"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+mapfile -t environment < <(field x '"\n".join(f"{k}={v}" for k, v in d["env"].items())')
+# Same settings, but on a free loopback port: the image's 0.0.0.0:8080 is for a container's own network.
+environment+=("RUNNEL_HOST=127.0.0.1" "RUNNEL_PORT=$port" "HOME=$workdir" "PATH=/usr/local/bin:/usr/bin:/bin")
+mapfile -t entry < <(field x '"\n".join(d["entrypoint"] + d["cmd"])')
+mapfile -t health < <(field x '"\n".join(d["healthcheck"])')
+in_image() { chroot --userspec="$user:$user" "$root" /usr/bin/env -i "${environment[@]}" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"; }
+# exec all the way down, so the process we signal is runnel itself (as `docker stop` would).
+( in_image_exec() { exec chroot --userspec="$user:$user" "$root" /usr/bin/env -i "${environment[@]}" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"; }
+  in_image_exec "${entry[@]}" ) >"$root.server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$root.server.log" 2>/dev/null && break; sleep 0.1; done
+cat "$root.server.log"
+in_image "${health[@]}"
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
+.venv/bin/python - "http://127.0.0.1:$port/v1" <<'PY'
+import json, sys, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+from openai import OpenAI
+client = OpenAI(base_url=sys.argv[1], api_key="container-test", max_retries=0)
+assistant = client.beta.assistants.create(model="echo", tools=[{"type": "function", "function": {"name": "get_weather"}}])
+thread = client.beta.threads.create(messages=[{"role": "user", "content": '/call get_weather {"city": "Bergen"}'}])
+run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+assert run.status == "requires_action", run.status
+call = run.required_action.submit_tool_outputs.tool_calls[0]
+assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Bergen"}
+run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+    thread_id=thread.id, run_id=run.id, tool_outputs=[{"tool_call_id": call.id, "output": "rain, 9C"}])
+assert run.status == "completed", run.status
+answer = client.beta.threads.messages.list(thread.id, limit=1).data[0].content[0].text.value
+assert answer == "rain, 9C", answer
+print("SDK run with a tool call inside the runtime image: completed, answer", repr(answer))
+PY
+database="$(field x 'd["env"]["RUNNEL_DATABASE"]')"
+[ -f "$root$database" ] || { echo "no database at $database in the image" >&2; exit 1; }
+owner="$(chroot "$root" stat -c %U "$database")"
+[ "$owner" = "$user" ] || { echo "database owned by $owner, not $user" >&2; exit 1; }
+
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+server_pid=""
+[ "$status" -eq 0 ] || { echo "SIGTERM stop exited $status" >&2; exit 1; }
+echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0)"
