@@ -12,10 +12,10 @@ swift build
 echo "== swift test"
 swift test
 
+echo "== Dockerfile runtime stage, replayed in a debootstrapped Debian bookworm (no Docker engine needed)"
+scripts/prove-runtime-image.sh
+
 echo "== SDK suite (openai Python SDK against .build/debug/runnel)"
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
 RUNNEL_BINARY="$PWD/.build/debug/runnel" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/sdk
-
-echo "== Dockerfile runtime stage, replayed in a debootstrapped Debian bookworm (no Docker engine needed)"
-scripts/prove-runtime-image.sh

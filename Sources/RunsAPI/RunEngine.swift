@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import ModelBackends
 import RunsDomain
 import RunsStorage
@@ -61,7 +64,7 @@ public final class RunEngine: Sendable {
     let ids: ObjectIDGenerator
     let settings: RunEngineSettings
     let log: Logger
-    private let queue = Mutex<(waiting: [String], running: Int)>(([], 0))
+    private let queue = Mutex<(waiting: [String], running: Int, draining: Bool)>(([], 0, false))
     private let controls = Mutex<[String: RunControl]>([:])
     /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
     nonisolated(unsafe) private let sweeper: any DispatchSourceTimer
@@ -88,14 +91,21 @@ public final class RunEngine: Sendable {
         sweeper.schedule(deadline: .now() + settings.sweepIntervalSeconds, repeating: settings.sweepIntervalSeconds)
     }
 
-    public func stop() {
+    /// Stops the sweeper and starting runs, then waits up to `timeout` seconds for executing runs
+    /// to finish. Runs still queued stay queued and execute after the next start.
+    public func stop(timeout: Double = 0) {
         sweeper.cancel()
+        queue.withLock { $0.draining = true }
+        let deadline = DispatchTime.now() + timeout
+        while queue.withLock({ $0.running }) > 0, DispatchTime.now() < deadline {
+            usleep(10_000)
+        }
     }
 
     /// Starts the run now if a slot is free, else when one frees up.
     func enqueue(_ runID: String) {
         let start = queue.withLock { state -> Bool in
-            guard state.running < settings.maxConcurrentRuns else {
+            guard state.running < settings.maxConcurrentRuns, !state.draining else {
                 state.waiting.append(runID)
                 return false
             }
@@ -112,7 +122,7 @@ public final class RunEngine: Sendable {
             await RunExecutor(engine: self, runID: runID, control: control).execute()
             controls.withLock { $0[runID] = nil }
             let next = queue.withLock { state -> String? in
-                if state.waiting.isEmpty {
+                if state.waiting.isEmpty || state.draining {
                     state.running -= 1
                     return nil
                 }

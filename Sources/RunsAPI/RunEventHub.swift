@@ -36,8 +36,14 @@ public final class RunEventHub: Sendable {
         var subscribers: [String: [Int: Subscriber]] = [:]
         var generations: [String: Int] = [:]
         var waiters: [String: [Waiter]] = [:]
+        /// Finished runs, oldest first, so their counters can be dropped after a while.
+        var finished: [String] = []
         var nextID = 0
     }
+
+    /// A finished run's counter: above any generation a waiter can hold, so late waiters wake at once.
+    private static let finishedGeneration = Int.max
+    private static let finishedKept = 10_000
 
     private let state = Mutex(State())
 
@@ -61,10 +67,20 @@ public final class RunEventHub: Sendable {
     public func publish(_ runID: String, _ events: [RunEvent]) {
         guard !events.isEmpty else { return }
         let changesStatus = events.contains { $0.isRunStatus }
+        let finishes = events.contains { $0.isRunStatus && $0.endsStream && !$0.name.hasSuffix("requires_action") }
         let (subscribers, waiters) = state.withLock { state -> ([Subscriber], [Waiter]) in
             let subscribers = state.subscribers[runID].map { $0.sorted { $0.key < $1.key }.map(\.value) } ?? []
             guard changesStatus else { return (subscribers, []) }
-            state.generations[runID, default: 0] += 1
+            if finishes {
+                state.generations[runID] = Self.finishedGeneration
+                state.finished.append(runID)
+                if state.finished.count > Self.finishedKept {
+                    for old in state.finished.prefix(state.finished.count - Self.finishedKept) { state.generations[old] = nil }
+                    state.finished.removeFirst(state.finished.count - Self.finishedKept)
+                }
+            } else if state.generations[runID] != Self.finishedGeneration {
+                state.generations[runID, default: 0] += 1
+            }
             let waiters = state.waiters.removeValue(forKey: runID) ?? []
             return (subscribers, waiters)
         }
@@ -87,7 +103,8 @@ public final class RunEventHub: Sendable {
             if !fired.exchange(true, ordering: .acquiringAndReleasing) { callback() }
         }
         let id = state.withLock { state -> Int? in
-            if (state.generations[runID] ?? 0) > generation { return nil }
+            let current = state.generations[runID] ?? 0
+            if current > generation || current == Self.finishedGeneration { return nil }
             state.nextID += 1
             state.waiters[runID, default: []].append(Waiter(id: state.nextID, callback: once))
             return state.nextID
@@ -99,14 +116,6 @@ public final class RunEventHub: Sendable {
         queue.asyncAfter(deadline: .now() + timeout) { [self] in
             state.withLock { state in state.waiters[runID]?.removeAll { $0.id == id } }
             once()
-        }
-    }
-
-    /// Forgets a finished run's counters.
-    public func forget(_ runID: String) {
-        state.withLock { state in
-            state.generations[runID] = nil
-            state.waiters[runID] = nil
         }
     }
 }

@@ -123,7 +123,6 @@ struct RunExecutor {
             }
             guard let applied else { return }
             engine.publish(runID, applied.events)
-            if applied.run.status.isTerminal { engine.hub.forget(runID) }
         } catch {
             engine.log.error("run \(runID): could not store its ending: \(error)")
         }

@@ -70,8 +70,9 @@ enum ServeCommand {
         }
         StopSignals.install { number in
             log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
+            let deadline = Date().addingTimeInterval(limits.shutdownGracePeriod)
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
-            application.engine.stop()
+            application.engine.stop(timeout: max(0, deadline.timeIntervalSinceNow))
             database.close()
             log.info("stopped")
             exit(0)
