@@ -20,7 +20,8 @@ let package = Package(
             path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "HTTPServer", swiftSettings: strictSettings),
+        .target(name: "CEpoll"),
+        .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
         .target(name: "RunsDomain", swiftSettings: strictSettings),
         .executableTarget(name: "MigrationEmbedder", swiftSettings: strictSettings),
         .plugin(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test from a fresh clone: the Swift unit tests, then the Python suite that drives the
-# real runnel binary through the official openai SDK (installed into .venv/).
+# Runs every test from a fresh clone: the Swift unit tests, the proof of the Dockerfile's runtime
+# stage, then the Python suite that drives the real runnel binary through the official openai SDK
+# (installed into .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

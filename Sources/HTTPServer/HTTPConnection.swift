@@ -1,3 +1,4 @@
+import CEpoll
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -25,12 +26,11 @@ final class HTTPConnection: @unchecked Sendable {
     private var decoder: HTTPRequestDecoder
     private var phase = Phase.reading
     private var serial: UInt64 = 0
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
     private var timer: (any DispatchSourceTimer)?
     private var readSuspended = false
     private var writeArmed = false
-    private var sourcesAwaitingCancel = 0
+    /// The events the loop's epoll watches for this socket.
+    private var interest: UInt32 = 0
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
     private var closeWhenFlushed = false
@@ -48,22 +48,35 @@ final class HTTPConnection: @unchecked Sendable {
         decoder = HTTPRequestDecoder(maxBodyBytes: server.limits.maxBodyBytes, maxHeaderBytes: server.limits.maxHeaderBytes)
     }
 
-    /// Installs the event sources; call on `loop.queue`.
+    /// Starts watching the socket; call on `loop.queue`.
     func start() {
-        let read = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        read.setEventHandler { [unowned self] in readable() }
-        read.setCancelHandler { [self] in sourceCancelled() }
-        readSource = read
-        sourcesAwaitingCancel += 1
         let timer = DispatchSource.makeTimerSource(queue: loop.queue)
-        timer.setEventHandler { [unowned self] in timerFired() }
-        timer.setCancelHandler { [self] in sourceCancelled() }
+        timer.setEventHandler { [weak self] in self?.timerFired() }
         timer.schedule(deadline: .distantFuture)
         self.timer = timer
-        sourcesAwaitingCancel += 1
-        read.activate()
         timer.activate()
+        interest = EventLoop.Interest.read
+        loop.register(self, fd: fd, events: interest)
         refreshDeadline()
+    }
+
+    /// What the loop's epoll reported for this socket.
+    func handle(events: UInt32) {
+        if events & (RUNNEL_EPOLLERR | RUNNEL_EPOLLHUP) != 0, readSuspended || events & RUNNEL_EPOLLERR != 0 {
+            // Both directions are gone (or the socket failed): nothing can be read or sent.
+            close()
+            return
+        }
+        if events & RUNNEL_EPOLLOUT != 0, writeArmed { flush() }
+        if events & (RUNNEL_EPOLLIN | RUNNEL_EPOLLRDHUP | RUNNEL_EPOLLHUP) != 0, !readSuspended, !isClosed { readable() }
+    }
+
+    private func updateInterest() {
+        guard !isClosed else { return }
+        let wanted = (readSuspended ? 0 : EventLoop.Interest.read) | (writeArmed ? EventLoop.Interest.write : 0)
+        guard wanted != interest else { return }
+        interest = wanted
+        loop.watch(fd: fd, events: wanted)
     }
 
     // MARK: Reading
@@ -262,36 +275,27 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     private func armWrite() {
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-            source.setEventHandler { [unowned self] in flush() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            writeSource = source
-            sourcesAwaitingCancel += 1
-            writeArmed = true
-            source.activate()
-        } else if !writeArmed {
-            writeArmed = true
-            writeSource?.resume()
-        }
+        guard !writeArmed else { return }
+        writeArmed = true
+        updateInterest()
     }
 
     private func disarmWrite() {
-        guard writeArmed, let writeSource else { return }
+        guard writeArmed else { return }
         writeArmed = false
-        writeSource.suspend()
+        updateInterest()
     }
 
     private func suspendReading() {
-        guard !readSuspended, let readSource else { return }
+        guard !readSuspended else { return }
         readSuspended = true
-        readSource.suspend()
+        updateInterest()
     }
 
     private func resumeReading() {
-        guard readSuspended, let readSource else { return }
+        guard readSuspended else { return }
         readSuspended = false
-        readSource.resume()
+        updateInterest()
     }
 
     // MARK: Time limits
@@ -364,24 +368,11 @@ final class HTTPConnection: @unchecked Sendable {
         let previous = phase
         phase = .closed
         if case .streaming(_, _, _, let writer) = previous { writer.markClosed() }
-        if readSuspended { readSuspended = false; readSource?.resume() }
-        if !writeArmed, writeSource != nil { writeArmed = true; writeSource?.resume() }
-        readSource?.cancel()
-        writeSource?.cancel()
         timer?.cancel()
+        timer = nil
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
         outbound = []
         server.connectionClosed(self)
-    }
-
-    /// The descriptor is closed only after every source watching it is gone, so a new connection
-    /// that reuses the number can never receive this one's events.
-    private func sourceCancelled() {
-        sourcesAwaitingCancel -= 1
-        if sourcesAwaitingCancel == 0 {
-            Glibc.close(fd)
-            readSource = nil
-            writeSource = nil
-            timer = nil
-        }
     }
 }
