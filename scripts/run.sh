@@ -3,6 +3,6 @@
 # ./runnel.sqlite, no API keys). Extra arguments go to `runnel serve` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/system-packages.sh libsqlite3-dev
+scripts/system-packages.sh libsqlite3-dev libcurl4-openssl-dev
 swift build -c release --product runnel
 exec .build/release/runnel serve "$@"

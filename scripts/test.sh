@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/system-packages.sh libsqlite3-dev sqlite3
+scripts/system-packages.sh libsqlite3-dev libcurl4-openssl-dev
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
 
 echo "== swift build"
