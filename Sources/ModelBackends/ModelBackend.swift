@@ -98,10 +98,3 @@ public enum TokenEstimate {
         return total
     }
 }
-
-extension JSONValue {
-    public var arrayValue: [JSONValue]? {
-        if case .array(let items) = self { return items }
-        return nil
-    }
-}

@@ -11,8 +11,7 @@ extension RunEngine {
             var requeue: [String] = []
             var settled: [(String, [RunEvent])] = []
             try db.transaction {
-                for run in try RunRepository(db, project: nil).unfinished() {
-                    guard let project = try RunRepository(db, project: nil).projectOf(run.id) else { continue }
+                for (run, project) in try RunRepository(db, project: nil).unfinished() {
                     switch run.status {
                     case .queued:
                         requeue.append(run.id)
@@ -44,9 +43,8 @@ extension RunEngine {
         database.write({ [self] db -> [(String, [RunEvent])] in
             var expired: [(String, [RunEvent])] = []
             try db.transaction {
-                for run in try RunRepository(db, project: nil).expired(now: now) {
+                for (run, project) in try RunRepository(db, project: nil).expired(now: now) {
                     if stopExecution(run.id, .expire) { continue }
-                    guard let project = try RunRepository(db, project: nil).projectOf(run.id) else { continue }
                     let applied = try RunTransitions.apply(.expire, to: run, project: project, db: db, now: now)
                     expired.append((run.id, applied.events))
                 }

@@ -29,8 +29,9 @@ struct RunExecutor {
         let runID = runID
         let started = try await database.writing { db -> (RunTransitions.Applied, String)? in
             try db.transaction {
-                let runs = RunRepository(db, project: nil)
-                guard let run = try runs.find(runID), run.status == .queued, let project = try runs.projectOf(runID) else { return nil }
+                guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .queued else {
+                    return nil
+                }
                 return (try RunTransitions.apply(.start, to: run, project: project, db: db, now: now), project)
             }
         }
@@ -112,13 +113,11 @@ struct RunExecutor {
         do {
             let applied = try await database.writing { db -> RunTransitions.Applied? in
                 try db.transaction {
-                    let runs = RunRepository(db, project: nil)
-                    guard let run = try runs.find(runID), !run.status.isTerminal, let project = try runs.projectOf(runID) else { return nil }
-                    var prelude: [RunEvent] = []
-                    if let pending { prelude = try pending.store(db: db, project: project, now: now) }
-                    let applied = try RunTransitions.apply(command, to: run, project: project, db: db, now: now,
-                                                           stepUsage: pending?.callUsage)
-                    return RunTransitions.Applied(run: applied.run, events: prelude + applied.events)
+                    guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal else {
+                        return nil
+                    }
+                    try pending?.store(db: db, project: project)
+                    return try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
                 }
             }
             guard let applied else { return }

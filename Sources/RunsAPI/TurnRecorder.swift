@@ -107,25 +107,21 @@ final class TurnRecorder {
         return [RunEvent("thread.message.completed", message.wire), RunEvent("thread.run.step.completed", step.wire)]
     }
 
-    /// What the run's ending must store besides the run: the message text, the tool calls, and
-    /// (for an answer with no text at all) an empty message, so a completed run always has one.
+    /// What the run's ending must store besides the run: the message text and the tool calls.
     func pendingWrites() -> PendingTurnWrites {
-        PendingTurnWrites(run: run, message: message, text: text, toolStep: toolStep, toolCalls: toolCalls,
-                          callUsage: callUsage, ids: engine.ids)
+        PendingTurnWrites(message: message, text: text, toolStep: toolStep, toolCalls: toolCalls, callUsage: callUsage)
     }
 }
 
 struct PendingTurnWrites: Sendable {
-    let run: Run
     let message: Message?
     let text: String
     let toolStep: RunStep?
     let toolCalls: [StepToolCall]
     let callUsage: Usage?
-    let ids: ObjectIDGenerator
 
-    /// Runs inside the ending's transaction; returns the creation events of anything it had to create.
-    func store(db: SQLiteConnection, project: String, now: Int) throws -> [RunEvent] {
+    /// Runs inside the ending's transaction, before the run's own change.
+    func store(db: SQLiteConnection, project: String) throws {
         if var message {
             message.content = [MessageInput.textPart(text)]
             try MessageRepository(db, project: project).update(message)
@@ -135,6 +131,5 @@ struct PendingTurnWrites: Sendable {
             toolStep.usage = callUsage
             try RunStepRepository(db).update(toolStep)
         }
-        return []
     }
 }

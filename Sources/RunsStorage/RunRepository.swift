@@ -62,23 +62,26 @@ public struct RunRepository {
             [threadID.sqlite], Self.decode)
     }
 
-    /// Every unfinished run, oldest first, for recovery after a restart.
-    public func unfinished() throws -> [Run] {
+    /// Every unfinished run with its project, oldest first, for recovery after a restart.
+    public func unfinished() throws -> [(run: Run, project: String)] {
         try connection.query(
             "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') ORDER BY id",
-            [], Self.decode)
+            [], { (Self.decode($0), $0.string(28)) })
     }
 
-    /// Unfinished runs whose `expires_at` has passed.
-    public func expired(now: Int) throws -> [Run] {
+    /// Unfinished runs (with their projects) whose `expires_at` has passed.
+    public func expired(now: Int) throws -> [(run: Run, project: String)] {
         try connection.query(
             "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') AND expires_at <= ? ORDER BY id",
-            [now.sqlite], Self.decode)
+            [now.sqlite], { (Self.decode($0), $0.string(28)) })
     }
 
-    /// The project a run belongs to (the engine needs it to write the run's messages).
-    public func projectOf(_ id: String) throws -> String? {
-        try connection.queryOne("SELECT project FROM runs WHERE id = ?", [id.sqlite]) { $0.string(0) }
+    /// A run with the project it belongs to, in one read (the engine writes the run's messages
+    /// in that project).
+    public func findWithProject(_ id: String) throws -> (run: Run, project: String)? {
+        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)", [id.sqlite] + projectValue) {
+            (Self.decode($0), $0.string(28))
+        }
     }
 
     static func values(_ run: Run) -> [SQLiteValue] {
@@ -99,13 +102,13 @@ public struct RunRepository {
         var run = Run(
             id: row.string(0), createdAt: row.int(1), threadID: row.string(2), assistantID: row.string(3),
             status: RunStatus(rawValue: row.string(4)) ?? .failed, expiresAt: row.optionalInt(7), model: row.string(13),
-            instructions: row.string(14), tools: JSONValue.column(row.string(15)).arrayItems,
+            instructions: row.string(14), tools: JSONValue.column(row.string(15)).arrayValue ?? [],
             metadata: JSONValue.column(row.string(16), default: [:]), temperature: row.double(18), topP: row.double(19),
             maxPromptTokens: row.optionalInt(20), maxCompletionTokens: row.optionalInt(21),
             truncationStrategy: JSONValue.column(row.string(22)), toolChoice: JSONValue.column(row.string(23), default: "auto"),
             parallelToolCalls: row.int(24) != 0, responseFormat: JSONValue.column(row.string(25), default: "auto"),
             reasoningEffort: row.optionalString(26))
-        run.requiredAction = row.optionalString(5).map { JSONValue.column($0).arrayItems.compactMap(ToolCall.init(stored:)) }
+        run.requiredAction = row.optionalString(5).map { (JSONValue.column($0).arrayValue ?? []).compactMap(ToolCall.init(stored:)) }
         run.lastError = row.optionalString(6).flatMap { RunError(stored: JSONValue.column($0)) }
         run.startedAt = row.optionalInt(8)
         run.cancelledAt = row.optionalInt(9)
@@ -146,12 +149,5 @@ extension Usage {
             return 0
         }
         self.init(promptTokens: number("prompt_tokens"), completionTokens: number("completion_tokens"))
-    }
-}
-
-extension JSONValue {
-    var arrayItems: [JSONValue] {
-        if case .array(let items) = self { return items }
-        return []
     }
 }

@@ -58,7 +58,7 @@ public struct RunStepRepository {
             id: row.string(0), createdAt: row.int(1), runID: row.string(2), threadID: row.string(3),
             assistantID: row.string(4), type: StepType(rawValue: row.string(5)) ?? .messageCreation,
             messageID: details["message_id"]?.stringValue,
-            toolCalls: (details["tool_calls"]?.arrayItems ?? []).compactMap { item in
+            toolCalls: (details["tool_calls"]?.arrayValue ?? []).compactMap { item in
                 guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else { return nil }
                 return StepToolCall(id: id, name: name, arguments: item["arguments"]?.stringValue ?? "",
                                     output: item["output"]?.stringValue)
