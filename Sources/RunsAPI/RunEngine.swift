@@ -14,14 +14,17 @@ public struct RunEngineSettings: Sendable {
     public var pollHoldSeconds: Double
     public var pollAfterMilliseconds: Int
     public var sweepIntervalSeconds: Double
+    /// A stream silent this long gets a `: keep-alive` comment, so proxies and clients keep it.
+    public var streamKeepAliveSeconds: Double
 
     public init(expirySeconds: Int = 600, maxConcurrentRuns: Int = 64, pollHoldSeconds: Double = 2,
-                pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1) {
+                pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1, streamKeepAliveSeconds: Double = 15) {
         self.expirySeconds = expirySeconds
         self.maxConcurrentRuns = maxConcurrentRuns
         self.pollHoldSeconds = pollHoldSeconds
         self.pollAfterMilliseconds = pollAfterMilliseconds
         self.sweepIntervalSeconds = sweepIntervalSeconds
+        self.streamKeepAliveSeconds = streamKeepAliveSeconds
     }
 }
 

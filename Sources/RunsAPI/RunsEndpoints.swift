@@ -148,7 +148,7 @@ enum RunsEndpoints {
         }
         let runID = outcome.run.id
         if outcome.stream {
-            let stream = SSEStream(responder: responder)
+            let stream = SSEStream(responder: responder, keepAliveSeconds: engine.settings.streamKeepAliveSeconds)
             let token = engine.hub.subscribe(runID) { event in stream.send(event) }
             stream.onClose { engine.hub.unsubscribe(runID, token) }
         } else {

@@ -59,6 +59,7 @@ struct SettingSpec: Sendable {
         SettingSpec("run_expiry", default: "600", .integer(1...86_400), help: "Seconds after creation an unfinished run expires."),
         SettingSpec("max_concurrent_runs", default: "64", .integer(1...100_000), help: "Runs executing at once; more wait queued."),
         SettingSpec("poll_hold", default: "2", .seconds, help: "Seconds a poll-helper GET of an unfinished run may wait for it to change."),
+        SettingSpec("stream_keep_alive", default: "15", .seconds, help: "Seconds of silence after which a stream gets a keep-alive comment."),
         SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),
                     help: "NORMAL survives a crash of the process; FULL also a power loss, with slower writes."),
     ]

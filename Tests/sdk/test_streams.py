@@ -212,3 +212,21 @@ def test_many_concurrent_streams(runnel, client):
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(one, range(64)))
     assert answers == [f"stream number {i}" for i in range(64)]
+
+
+def test_keep_alive_comments_during_silences(start_runnel):
+    server = start_runnel("--echo-delay-ms", "1500", "--stream-keep-alive", "0.5")
+    client = server.client()
+    assistant = client.beta.assistants.create(model="m")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "slow words"}])
+    lines = []
+    with httpx.stream("POST", f"{server.base_url}/threads/{thread.id}/runs", json={"assistant_id": assistant.id, "stream": True},
+                      timeout=30) as response:
+        lines = list(response.iter_lines())
+    comments = [line for line in lines if line.startswith(":")]
+    assert comments and all(line == ": keep-alive" for line in comments)
+    assert lines[-2:] == ["event: done", "data: [DONE]"] or lines[-3:-1] == ["event: done", "data: [DONE]"]
+    # The SDK ignores the comments and sees the whole answer.
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "still fine"}])
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+        assert "".join(stream.text_deltas) == "still fine"
