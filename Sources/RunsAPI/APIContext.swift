@@ -7,12 +7,26 @@ public struct APIContext: Sendable {
     public let parameters: [String: String]
     public let project: String
     public let services: Services
+    /// A large body parsed before the handler reached the writer's queue, so its parsing does
+    /// not hold up every other write.
+    var parsedBody: Result<JSONValue, any Error>?
+
+    init(request: HTTPRequest, parameters: [String: String], project: String, services: Services) {
+        self.request = request
+        self.parameters = parameters
+        self.project = project
+        self.services = services
+    }
 
     public func parameter(_ name: String) -> String { parameters[name] ?? "" }
 
     /// The JSON body as an object; an empty body (e.g. `POST …/cancel`) reads as `{}`.
     public func body() throws -> JSONValue {
-        let bytes = request.body
+        if let parsedBody { return try parsedBody.get() }
+        return try Self.parse(request.body)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
         if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return [:] }
         let value = try JSONValue.parse(bytes)
         guard case .object = value else {

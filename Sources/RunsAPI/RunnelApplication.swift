@@ -1,3 +1,4 @@
+import Dispatch
 import HTTPServer
 import ModelBackends
 import RunsDomain
@@ -12,6 +13,8 @@ public final class RunnelApplication: Sendable {
     private let services: Services
     private let log: Logger
     public let engine: RunEngine
+    /// Bodies larger than this are parsed off the database queues first.
+    static let largeBody = 256 * 1024
 
     public init(database: Database, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger) {
@@ -62,7 +65,15 @@ public final class RunnelApplication: Sendable {
                 return
             }
             let context = APIContext(request: request, parameters: parameters, project: project, services: services)
-            run(route, context, responder)
+            guard request.body.count > Self.largeBody else {
+                run(route, context, responder)
+                return
+            }
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                var parsed = context
+                parsed.parsedBody = Result { try APIContext.parse(request.body) }
+                run(route, parsed, responder)
+            }
         }
     }
 

@@ -131,3 +131,15 @@ def test_request_id_reaches_the_sdk(client):
     with pytest.raises(openai.NotFoundError) as error:
         client.beta.threads.retrieve("thread_nope")
     assert error.value.request_id.startswith("req_")
+
+
+def test_large_bodies_are_parsed_and_validated(runnel, client):
+    """Bodies over 256 KiB are parsed off the database queues; the answers are the same."""
+    thread = client.beta.threads.create()
+    big = "word " * 400_000
+    message = client.beta.threads.messages.create(thread.id, role="user", content=big)
+    assert message.content[0].text.value == big
+    broken = httpx.post(f"{runnel.base_url}/threads/{thread.id}/messages", content=b'{"role": "user", "content": "' + b"x" * 300_000)
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid_json"
+    invalid = httpx.post(f"{runnel.base_url}/threads/{thread.id}/messages", json={"role": "robot", "content": "x" * 300_000})
+    assert invalid.status_code == 400 and invalid.json()["error"]["param"] == "role"
