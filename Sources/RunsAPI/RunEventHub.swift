@@ -12,14 +12,14 @@ public struct RunEvent: Sendable {
         self.data = data
     }
 
-    /// A run event after which a stream has nothing more to say.
-    public var endsStream: Bool {
-        guard name.hasPrefix("thread.run."), !name.hasPrefix("thread.run.step.") else { return false }
-        let status = RunStatus(rawValue: String(name.dropFirst("thread.run.".count)))
-        return status?.endsPolling ?? false
+    /// The status a `thread.run.<status>` event announces; nil for every other event.
+    public var runStatus: RunStatus? {
+        guard name.hasPrefix("thread.run.") else { return nil }
+        return RunStatus(rawValue: String(name.dropFirst("thread.run.".count)))
     }
 
-    public var isRunStatus: Bool { name.hasPrefix("thread.run.") && !name.hasPrefix("thread.run.step.") }
+    /// A run event after which a stream has nothing more to say.
+    public var endsStream: Bool { runStatus?.endsPolling ?? false }
 }
 
 /// Fans a run's events out to its live streams, and wakes polls waiting for a status change.
@@ -33,7 +33,8 @@ public final class RunEventHub: Sendable {
     }
 
     private struct State {
-        var subscribers: [String: [Int: Subscriber]] = [:]
+        /// In subscription order (tokens only grow), so publishing needs no sort.
+        var subscribers: [String: [(token: Int, subscriber: Subscriber)]] = [:]
         var generations: [String: Int] = [:]
         var waiters: [String: [Waiter]] = [:]
         /// Finished runs, oldest first, so their counters can be dropped after a while.
@@ -52,24 +53,25 @@ public final class RunEventHub: Sendable {
     public func subscribe(_ runID: String, _ subscriber: @escaping Subscriber) -> Int {
         state.withLock { state in
             state.nextID += 1
-            state.subscribers[runID, default: [:]][state.nextID] = subscriber
+            state.subscribers[runID, default: []].append((state.nextID, subscriber))
             return state.nextID
         }
     }
 
     public func unsubscribe(_ runID: String, _ token: Int) {
         state.withLock { state in
-            state.subscribers[runID]?[token] = nil
+            state.subscribers[runID]?.removeAll { $0.token == token }
             if state.subscribers[runID]?.isEmpty == true { state.subscribers[runID] = nil }
         }
     }
 
     public func publish(_ runID: String, _ events: [RunEvent]) {
         guard !events.isEmpty else { return }
-        let changesStatus = events.contains { $0.isRunStatus }
-        let finishes = events.contains { $0.isRunStatus && $0.endsStream && !$0.name.hasSuffix("requires_action") }
+        let statuses = events.compactMap(\.runStatus)
+        let changesStatus = !statuses.isEmpty
+        let finishes = statuses.contains { $0.isTerminal }
         let (subscribers, waiters) = state.withLock { state -> ([Subscriber], [Waiter]) in
-            let subscribers = state.subscribers[runID].map { $0.sorted { $0.key < $1.key }.map(\.value) } ?? []
+            let subscribers = state.subscribers[runID]?.map(\.subscriber) ?? []
             guard changesStatus else { return (subscribers, []) }
             if finishes {
                 state.generations[runID] = Self.finishedGeneration

@@ -131,8 +131,10 @@ public enum Validate {
                     throw .invalid("Invalid '\(param)': duplicate function name '\(name)'.", param: "\(path).function.name", code: "invalid_value")
                 }
                 _ = try function.string("description")
-                if case .value(let schema) = function.field("parameters"), case .object = schema {} else if case .value(let other) = function.field("parameters") {
-                    throw typeError("\(path).function.parameters", expected: "an object", got: other)
+                if case .value(let schema) = function.field("parameters") {
+                    guard case .object = schema else {
+                        throw typeError("\(path).function.parameters", expected: "an object", got: schema)
+                    }
                 }
                 _ = try function.bool("strict")
             case "file_search":
