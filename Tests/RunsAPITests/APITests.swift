@@ -7,22 +7,18 @@ import Testing
 
 /// The application driven in-process through a real server on port 0.
 final class LiveServer: @unchecked Sendable {
-    let directory: URL
-    let database: Database
+    let scratch: ScratchDatabase
     let server: HTTPServer
 
     init(keys: [APIKeys.Entry] = []) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-api-\(UUID().uuidString)")
-        database = try Database(path: directory.appendingPathComponent("db.sqlite").path)
-        let application = RunnelApplication(database: database, keys: APIKeys(keys), log: Logger(minimum: .error))
+        scratch = try ScratchDatabase("api")
+        let application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: Logger(minimum: .error))
         server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
                                 errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
     }
 
     deinit {
         server.shutdown(gracePeriod: 1)
-        database.close()
-        try? FileManager.default.removeItem(at: directory)
     }
 
     func call(_ method: String, _ path: String, body: String? = nil, key: String? = nil) throws -> (Int, JSONValue, [String: String]) {

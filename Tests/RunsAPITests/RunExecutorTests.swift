@@ -7,26 +7,24 @@ import Testing
 
 /// The engine over a temporary database, with a clock the test moves.
 final class EngineHarness: @unchecked Sendable {
-    let directory: URL
-    let database: Database
+    let scratch: ScratchDatabase
     let clock = ManualClock()
     let ids: ObjectIDGenerator
     let engine: RunEngine
     let hub: RunEventHub
 
     init(delayMilliseconds: Int = 0) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-engine-\(UUID().uuidString)")
-        database = try Database(path: directory.appendingPathComponent("db.sqlite").path)
+        scratch = try ScratchDatabase("engine")
         ids = ObjectIDGenerator(clock: clock)
-        engine = RunEngine(database: database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
+        engine = RunEngine(database: scratch.database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
                            ids: ids, settings: RunEngineSettings(expirySeconds: 600), log: Logger(minimum: .error))
         hub = engine.hub
     }
 
+    var database: Database { scratch.database }
+
     deinit {
         engine.stop()
-        database.close()
-        try? FileManager.default.removeItem(at: directory)
     }
 
     /// An assistant, a thread with one user message, and a queued run on it.
