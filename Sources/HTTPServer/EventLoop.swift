@@ -17,43 +17,65 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: HTTPConnection] = [:]
     private var readyFDs = [Int32](repeating: 0, count: 256)
     private var readyEvents = [UInt32](repeating: 0, count: 256)
+    private let onError: @Sendable (String) -> Void
 
-    init(index: Int) {
+    init(index: Int, onError: @escaping @Sendable (String) -> Void) throws(SocketError) {
+        let epoll = runnel_epoll_create()
+        guard epoll >= 0 else { throw SocketError(operation: "epoll_create1", code: errno) }
+        self.epoll = epoll
+        self.onError = onError
         queue = DispatchQueue(label: "runnel.io.\(index)", qos: .userInitiated)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-        epoll = runnel_epoll_create()
-        precondition(epoll >= 0, "epoll_create1 failed: \(errno)")
         let source = DispatchSource.makeReadSource(fileDescriptor: epoll, queue: queue)
         source.setEventHandler { [unowned self] in dispatchReady() }
+        source.setCancelHandler { Glibc.close(epoll) }
         self.source = source
         source.activate()
     }
 
     deinit {
+        // The epoll descriptor is closed by the source's cancel handler, once Dispatch has let go of it.
         source?.cancel()
         scratch.deallocate()
     }
 
     enum Interest {
         static let read = RUNNEL_EPOLLIN | RUNNEL_EPOLLRDHUP
+        static let hangUp = RUNNEL_EPOLLRDHUP
         static let write = RUNNEL_EPOLLOUT
     }
 
-    /// On `queue`: starts watching a connection's socket.
-    func register(_ connection: HTTPConnection, fd: Int32, events: UInt32) {
+    /// On `queue`: starts watching a connection's socket for reads; false when epoll refused it.
+    func register(_ connection: HTTPConnection, fd: Int32) -> Bool {
+        let code = runnel_epoll_add(epoll, fd, Interest.read)
+        guard code == 0 else {
+            report("epoll add", fd: fd, code: code)
+            return false
+        }
         connections[fd] = connection
-        _ = runnel_epoll_control(epoll, 1, fd, events)
+        return true
     }
 
-    func watch(fd: Int32, events: UInt32) {
-        _ = runnel_epoll_control(epoll, 3, fd, events)
+    /// On `queue`: changes what is watched on a registered socket; false when epoll refused it.
+    func watch(fd: Int32, events: UInt32) -> Bool {
+        let code = runnel_epoll_modify(epoll, fd, events)
+        guard code == 0 else {
+            report("epoll modify", fd: fd, code: code)
+            return false
+        }
+        return true
     }
 
     /// On `queue`: stops watching before the descriptor is closed, so a reused number is never
     /// mistaken for this connection.
     func unregister(fd: Int32) {
-        _ = runnel_epoll_control(epoll, 2, fd, 0)
-        connections[fd] = nil
+        guard connections.removeValue(forKey: fd) != nil else { return }
+        let code = runnel_epoll_remove(epoll, fd)
+        if code != 0 { report("epoll remove", fd: fd, code: code) }
+    }
+
+    private func report(_ operation: String, fd: Int32, code: Int32) {
+        onError("\(operation) of socket \(fd) failed: \(String(cString: strerror(code)))")
     }
 
     private func dispatchReady() {

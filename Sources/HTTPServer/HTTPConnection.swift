@@ -1,52 +1,57 @@
 import CEpoll
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// One client connection: reads and decodes requests, hands them to the handler one at a time
 /// (so pipelined requests are answered in order), and writes responses without ever blocking.
+/// Every decision about what to watch, when to time out and when to close is made by its
+/// `ConnectionStateMachine`; this class does the I/O and carries out the machine's actions.
 ///
 /// `@unchecked Sendable`: every mutable property is touched only on `loop.queue` (a serial
-/// queue); other threads reach the connection only through `loop.queue.async`.
+/// queue); other threads reach the connection only through `loop.queue.async`, or read `idleSince`.
 final class HTTPConnection: @unchecked Sendable {
-    private enum Phase {
-        /// Waiting for, or reading, a request.
-        case reading
-        /// A handler holds the request; its responder will call back with `serial`.
-        case handling(serial: UInt64, version: HTTPVersion, keepAlive: Bool, isHead: Bool)
-        /// A chunked response body is being written.
-        case streaming(serial: UInt64, version: HTTPVersion, keepAlive: Bool, writer: HTTPStreamWriter)
-        case closed
+    /// The request being answered.
+    private struct Exchange {
+        var serial: UInt64
+        var version: HTTPVersion
+        var isHead: Bool
+        var writer: HTTPStreamWriter?
     }
 
     let loop: EventLoop
     private let fd: Int32
     private let server: HTTPServerCore
     private var decoder: HTTPRequestDecoder
-    private var phase = Phase.reading
+    private var machine: ConnectionStateMachine
+    private var exchange: Exchange?
     private var serial: UInt64 = 0
     private var timer: (any DispatchSourceTimer)?
-    private var readSuspended = false
-    private var writeArmed = false
-    /// The events the loop's epoll watches for this socket.
-    private var interest: UInt32 = 0
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
-    private var closeWhenFlushed = false
-    private var peerClosed = false
-    private var shuttingDown = false
-    private var deadline: DispatchTime?
-    private var timerArmedFor: DispatchTime?
-    private var headStartedAt: DispatchTime?
-    private var lastProgress = DispatchTime.now()
+    /// Bytes of the in-flight body budget this connection holds for the request being read or answered.
+    private var reservedBodyBytes = 0
+    /// Monotonic nanoseconds since the connection has been waiting idle for a request; 0 while busy.
+    /// Read from the accepting thread to pick the longest-idle connection at the limit.
+    let idleSince = Atomic<Int64>(0)
 
     init(fd: Int32, loop: EventLoop, server: HTTPServerCore) {
         self.fd = fd
         self.loop = loop
         self.server = server
         decoder = HTTPRequestDecoder(maxBodyBytes: server.limits.maxBodyBytes, maxHeaderBytes: server.limits.maxHeaderBytes)
+        machine = ConnectionStateMachine(timeouts: ConnectionStateMachine.Timeouts(
+            headNanoseconds: Self.nanoseconds(server.limits.headerReadTimeout),
+            idleNanoseconds: Self.nanoseconds(server.limits.keepAliveTimeout)))
     }
+
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        Int64(min(max(seconds, 0), 1e9) * 1e9)
+    }
+
+    private static var now: Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
 
     /// Starts watching the socket; call on `loop.queue`.
     func start() {
@@ -55,147 +60,179 @@ final class HTTPConnection: @unchecked Sendable {
         timer.schedule(deadline: .distantFuture)
         self.timer = timer
         timer.activate()
-        interest = EventLoop.Interest.read
-        loop.register(self, fd: fd, events: interest)
-        refreshDeadline()
+        guard loop.register(self, fd: fd) else { return perform(.failed) }
+        perform(.started(now: Self.now))
     }
 
     /// What the loop's epoll reported for this socket.
     func handle(events: UInt32) {
-        if events & (RUNNEL_EPOLLERR | RUNNEL_EPOLLHUP) != 0, readSuspended || events & RUNNEL_EPOLLERR != 0 {
-            // Both directions are gone (or the socket failed): nothing can be read or sent.
-            close()
-            return
+        if events & RUNNEL_EPOLLERR != 0 { return perform(.failed) }
+        if events & RUNNEL_EPOLLOUT != 0, machine.interest.write { flush() }
+        guard !machine.isClosed else { return }
+        if machine.readsInput {
+            if events & (RUNNEL_EPOLLIN | RUNNEL_EPOLLRDHUP | RUNNEL_EPOLLHUP) != 0 { readable() }
+        } else if events & RUNNEL_EPOLLHUP != 0 {
+            // Both directions are gone: nothing can be read or sent.
+            perform(.failed)
+        } else if events & RUNNEL_EPOLLRDHUP != 0 {
+            perform(.hangUp)
+        } else if events & RUNNEL_EPOLLIN != 0 {
+            perform(.inputWhilePaused)
         }
-        if events & RUNNEL_EPOLLOUT != 0, writeArmed { flush() }
-        if events & (RUNNEL_EPOLLIN | RUNNEL_EPOLLRDHUP | RUNNEL_EPOLLHUP) != 0, !readSuspended, !isClosed { readable() }
     }
 
-    private func updateInterest() {
-        guard !isClosed else { return }
-        let wanted = (readSuspended ? 0 : EventLoop.Interest.read) | (writeArmed ? EventLoop.Interest.write : 0)
-        guard wanted != interest else { return }
-        interest = wanted
-        loop.watch(fd: fd, events: wanted)
+    // MARK: Carrying out the machine's decisions
+
+    /// Feeds the machine one event and performs what it decides; buffered input is decoded last.
+    private func perform(_ event: ConnectionStateMachine.Event) {
+        if apply(machine.handle(event)) { processInput() }
+    }
+
+    /// Returns whether the machine asked for buffered input to be decoded.
+    private func apply(_ actions: ConnectionStateMachine.Actions) -> Bool {
+        if actions.close {
+            teardown()
+            return false
+        }
+        if let interest = actions.interest {
+            var events: UInt32 = 0
+            if interest.read { events |= EventLoop.Interest.read }
+            if interest.hangUp { events |= EventLoop.Interest.hangUp }
+            if interest.write { events |= EventLoop.Interest.write }
+            guard loop.watch(fd: fd, events: events) else {
+                perform(.failed)
+                return false
+            }
+        }
+        if let deadline = actions.timer {
+            timer?.schedule(deadline: DispatchTime(uptimeNanoseconds: UInt64(max(0, deadline))))
+        }
+        if let idle = actions.idleSince {
+            idleSince.store(idle.map { max(1, $0) } ?? 0, ordering: .relaxed)
+        }
+        if actions.requestTimeout {
+            answerRequestTimeout()
+            return false
+        }
+        return actions.processInput
     }
 
     // MARK: Reading
 
     private func readable() {
-        guard !isClosed else { return }
-        var received = false
         while true {
             let count = recv(fd, loop.scratch.baseAddress, loop.scratch.count, 0)
             if count > 0 {
-                received = true
+                // One read per wake-up: other connections get their turn before a fast sender's next.
                 decoder.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-                if count < loop.scratch.count { break }
-                // A full buffer: yield to other connections instead of draining a fast sender.
-                break
+                perform(.received(now: Self.now))
+                processInput()
             } else if count == 0 {
-                peerClosed = true
-                break
+                perform(.endOfInput(now: Self.now))
             } else if errno == EINTR {
                 continue
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                break
-            } else {
-                close()
-                return
+            } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                perform(.failed)
             }
-        }
-        if received { lastProgress = .now() }
-        processInput()
-        guard !isClosed, peerClosed else { return }
-        switch phase {
-        case .reading:
-            close()
-        case .handling:
-            // Half-closed: the answer can still be written, then the connection ends.
-            closeWhenFlushed = true
-            suspendReading()
-        case .streaming:
-            close()
-        case .closed:
-            break
+            return
         }
     }
 
     /// Hands complete requests to the handler while the connection is free for one.
     private func processInput() {
-        while case .reading = phase, !isClosed, !closeWhenFlushed {
+        while machine.acceptsRequests {
             // Back-pressure: a client that pipelines without reading its answers waits.
             if outbound.count - outboundOffset > server.limits.maxBufferedResponseBytes {
-                suspendReading()
+                perform(.outputOverLimit)
                 return
             }
             switch decoder.next() {
             case .request(let request):
-                headStartedAt = nil
-                begin(request)
+                guard reserveBody(request.body.count) else { return }
+                dispatch(request)
             case .expectsContinue:
+                guard reserveBody(decoder.bodyBytesInProgress) else { return }
                 enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
                 flush()
             case .needMoreData:
-                if decoder.isReadingHead, headStartedAt == nil { headStartedAt = .now() }
-                if shuttingDown, decoder.bufferedByteCount == 0 { closeWhenFlushed = true; flush() }
-                refreshDeadline()
+                guard reserveBody(decoder.bodyBytesInProgress) else { return }
+                let held: ConnectionStateMachine.Input = decoder.isReadingHead ? .head : (decoder.hasPartialRequest ? .body : .none)
+                perform(.awaitingInput(held, now: Self.now))
+                if machine.closeAfterFlush { flush() }
                 return
             case .failure(let error):
-                respondToProtocolError(error)
+                respondAndClose(server.errorResponse(error.status, error.message))
                 return
             }
         }
-        refreshDeadline()
     }
 
-    private func begin(_ request: HTTPRequest) {
+    private func dispatch(_ request: HTTPRequest) {
         serial &+= 1
-        let keepAlive = request.keepAlive && !shuttingDown
-        phase = .handling(serial: serial, version: request.version, keepAlive: keepAlive, isHead: request.method == "HEAD")
+        _ = apply(machine.handle(.requestDispatched(keepAlive: request.keepAlive)))
+        exchange = Exchange(serial: serial, version: request.version, isHead: request.method == "HEAD")
         let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         server.handler(request, responder)
+    }
+
+    /// Holds the body in the server-wide budget; past it the client is told to come back later.
+    private func reserveBody(_ total: Int) -> Bool {
+        guard total > reservedBodyBytes else { return true }
+        guard server.reserveBodyBytes(total - reservedBodyBytes) else {
+            var response = server.errorResponse(503, "The server is receiving too many request bodies at once; retry shortly.")
+            response.headers.add("retry-after", "1")
+            respondAndClose(response)
+            return false
+        }
+        reservedBodyBytes = total
+        return true
+    }
+
+    private func releaseBody() {
+        guard reservedBodyBytes > 0 else { return }
+        server.releaseBodyBytes(reservedBodyBytes)
+        reservedBodyBytes = 0
     }
 
     // MARK: Answering
 
     func complete(serial: UInt64, response: HTTPResponse, requestID: String) {
-        guard case .handling(let current, let version, let keepAlive, let isHead) = phase, current == serial else { return }
+        guard machine.phase == .handling, let exchange, exchange.serial == serial, exchange.writer == nil else { return }
+        releaseBody()
         var response = response
         if response.headers["x-request-id"] == nil { response.headers.add("x-request-id", requestID) }
-        let keep = keepAlive && !shuttingDown && !peerClosed
-        enqueue(response.serialized(version: version, keepAlive: keep, includeBody: !isHead))
-        phase = .reading
-        if !keep { closeWhenFlushed = true }
-        lastProgress = .now()
+        enqueue(response.serialized(version: exchange.version, keepAlive: machine.keepsConnection, includeBody: !exchange.isHead))
+        self.exchange = nil
+        let decodeNext = apply(machine.handle(.responseQueued(now: Self.now)))
         flush()
-        processInput()
+        if decodeNext { processInput() }
     }
 
     func beginStream(serial: UInt64, status: Int, headers: HTTPHeaders, requestID: String, writer: HTTPStreamWriter) {
-        guard case .handling(let current, let version, let keepAlive, _) = phase, current == serial else {
+        guard machine.phase == .handling, let exchange, exchange.serial == serial else {
             writer.markClosed()
             return
         }
+        releaseBody()
         var out: [UInt8] = []
-        HTTPResponse.appendStatusLine(status, version: version, to: &out)
+        HTTPResponse.appendStatusLine(status, version: exchange.version, to: &out)
         for field in headers.fields where field.name != "content-length" && field.name != "transfer-encoding" && field.name != "connection" {
             HTTPResponse.appendField(field.name, field.value, to: &out)
         }
         if headers["x-request-id"] == nil { HTTPResponse.appendField("x-request-id", requestID, to: &out) }
         // HTTP/1.0 has no chunked framing: its body simply ends when the connection closes.
-        let keep = keepAlive && version == .http1_1 && !shuttingDown && !peerClosed
-        if version == .http1_1 { HTTPResponse.appendField("transfer-encoding", "chunked", to: &out) }
-        if !keep { HTTPResponse.appendField("connection", "close", to: &out) }
+        _ = apply(machine.handle(.streamStarted(keepAlive: exchange.version == .http1_1)))
+        if exchange.version == .http1_1 { HTTPResponse.appendField("transfer-encoding", "chunked", to: &out) }
+        if !machine.keepsConnection { HTTPResponse.appendField("connection", "close", to: &out) }
         out.append(contentsOf: [13, 10])
-        phase = .streaming(serial: serial, version: version, keepAlive: keep, writer: writer)
+        self.exchange?.writer = writer
         enqueue(out)
         flush()
     }
 
     func writeStreamChunk(serial: UInt64, bytes: [UInt8]) {
-        guard case .streaming(let current, let version, _, _) = phase, current == serial else { return }
-        if version == .http1_1 {
+        guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
+        if exchange.version == .http1_1 {
             var frame = Array(String(bytes.count, radix: 16).utf8)
             frame.append(contentsOf: [13, 10])
             frame.append(contentsOf: bytes)
@@ -205,31 +242,39 @@ final class HTTPConnection: @unchecked Sendable {
             enqueue(bytes)
         }
         if outbound.count - outboundOffset > server.limits.maxBufferedResponseBytes {
-            // The reader fell too far behind; drop it rather than buffer without bound.
-            close()
+            perform(.outputOverLimit)
             return
         }
         flush()
     }
 
     func finishStream(serial: UInt64) {
-        guard case .streaming(let current, let version, let keepAlive, let writer) = phase, current == serial else { return }
-        if version == .http1_1 { enqueue(Array("0\r\n\r\n".utf8)) }
-        phase = .reading
-        writer.markClosed()
-        if !keepAlive { closeWhenFlushed = true }
-        lastProgress = .now()
+        guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
+        if exchange.version == .http1_1 { enqueue(Array("0\r\n\r\n".utf8)) }
+        self.exchange = nil
+        exchange.writer?.markClosed()
+        let decodeNext = apply(machine.handle(.streamFinished(now: Self.now)))
         flush()
-        processInput()
+        if decodeNext { processInput() }
     }
 
-    private func respondToProtocolError(_ error: HTTPParseError) {
-        var response = server.errorResponse(error.status, error.message)
+    /// An answer after which nothing more is read from this client (a malformed request, a limit).
+    private func respondAndClose(_ response: HTTPResponse) {
+        var response = response
         response.headers.add("x-request-id", server.requestIDs.next())
         enqueue(response.serialized(version: .http1_1, keepAlive: false, includeBody: true))
-        closeWhenFlushed = true
-        suspendReading()
+        _ = apply(machine.handle(.protocolError))
         flush()
+    }
+
+    private func answerRequestTimeout() {
+        var response = server.errorResponse(408, "The request head was not received in time.")
+        response.headers.add("x-request-id", server.requestIDs.next())
+        enqueue(response.serialized(version: .http1_1, keepAlive: false, includeBody: true))
+        let before = outboundOffset
+        flush()
+        // A client that will not even take the 408 is simply dropped.
+        if !machine.isClosed, outboundOffset == before { perform(.failed) }
     }
 
     // MARK: Writing
@@ -243,136 +288,65 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     private func flush() {
-        guard !isClosed else { return }
+        guard !machine.isClosed else { return }
+        var progressed = false
         while outboundOffset < outbound.count {
             let sent = outbound.withUnsafeBytes { buffer in
-                send(fd, buffer.baseAddress! + outboundOffset, buffer.count - outboundOffset, Int32(MSG_NOSIGNAL))
+                send(fd, buffer.baseAddress.map { $0 + outboundOffset }, buffer.count - outboundOffset, Int32(MSG_NOSIGNAL))
             }
             if sent > 0 {
                 outboundOffset += sent
-                lastProgress = .now()
+                progressed = true
             } else if sent < 0 && errno == EINTR {
                 continue
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                armWrite()
-                refreshDeadline()
+                perform(.outputBlocked(progressAt: progressed ? Self.now : nil))
                 return
             } else {
-                close()
+                perform(.failed)
                 return
             }
         }
-        disarmWrite()
-        if closeWhenFlushed {
-            close()
-            return
-        }
-        if readSuspended, !peerClosed {
-            resumeReading()
-            processInput()
-        }
-        refreshDeadline()
-    }
-
-    private func armWrite() {
-        guard !writeArmed else { return }
-        writeArmed = true
-        updateInterest()
-    }
-
-    private func disarmWrite() {
-        guard writeArmed else { return }
-        writeArmed = false
-        updateInterest()
-    }
-
-    private func suspendReading() {
-        guard !readSuspended else { return }
-        readSuspended = true
-        updateInterest()
-    }
-
-    private func resumeReading() {
-        guard readSuspended else { return }
-        readSuspended = false
-        updateInterest()
+        perform(.outputFlushed(progressAt: progressed ? Self.now : nil))
     }
 
     // MARK: Time limits
 
-    /// Works out when this connection should be cut off, given what it is waiting for.
-    private func refreshDeadline() {
-        let limits = server.limits
-        var next: DispatchTime?
-        if outboundOffset < outbound.count {
-            next = lastProgress + limits.keepAliveTimeout
-        } else {
-            switch phase {
-            case .handling, .streaming, .closed:
-                next = nil
-            case .reading:
-                if let headStartedAt, decoder.isReadingHead {
-                    next = headStartedAt + limits.headerReadTimeout
-                } else {
-                    next = lastProgress + limits.keepAliveTimeout
-                }
-            }
-        }
-        deadline = next
-        // The timer is only moved earlier here; when it fires early it re-arms for the current
-        // deadline, so the common case (a later deadline) costs no timer call.
-        if let next, timerArmedFor.map({ next < $0 }) ?? true {
-            timerArmedFor = next
-            timer?.schedule(deadline: next)
-        }
-    }
-
+    /// The machine re-arms the timer itself when it fired before the current deadline.
     private func timerFired() {
-        timerArmedFor = nil
-        guard !isClosed, let deadline else { return }
-        if deadline > .now() {
-            timerArmedFor = deadline
-            timer?.schedule(deadline: deadline)
-            return
-        }
-        if case .reading = phase, decoder.isReadingHead, outboundOffset == outbound.count {
-            var response = server.errorResponse(408, "The request head was not received in time.")
-            response.headers.add("x-request-id", server.requestIDs.next())
-            enqueue(response.serialized(version: .http1_1, keepAlive: false, includeBody: true))
-            closeWhenFlushed = true
-            let saved = outboundOffset
-            flush()
-            if !isClosed, outboundOffset == saved { close() }
-            return
-        }
-        close()
+        perform(.timerFired(now: Self.now))
     }
 
     // MARK: Lifecycle
 
-    private var isClosed: Bool {
-        if case .closed = phase { return true }
-        return false
-    }
-
     /// Asks the connection to finish what it is doing and then close.
     func beginShutdown() {
-        shuttingDown = true
-        if case .reading = phase, !decoder.hasPartialRequest, outboundOffset == outbound.count {
-            close()
-        }
+        perform(.shutdown)
+    }
+
+    /// At the connection limit: closes the connection if it is still idle.
+    func evict() {
+        perform(.evict)
     }
 
     func close() {
-        guard !isClosed else { return }
-        let previous = phase
-        phase = .closed
-        if case .streaming(_, _, _, let writer) = previous { writer.markClosed() }
+        perform(.failed)
+    }
+
+    /// Releases everything the connection holds; the machine has already moved to `closed`.
+    private func teardown() {
+        guard timer != nil else { return }
         timer?.cancel()
         timer = nil
+        idleSince.store(0, ordering: .relaxed)
+        let writer = exchange?.writer
+        exchange = nil
+        writer?.markClosed()
+        releaseBody()
         loop.unregister(fd: fd)
         Glibc.close(fd)
         outbound = []
+        decoder = HTTPRequestDecoder(maxBodyBytes: 0, maxHeaderBytes: 0)
         server.connectionClosed(self)
     }
 }

@@ -37,6 +37,16 @@ public struct HTTPRequestDecoder {
         return false
     }
 
+    /// Body bytes of the request being read that are, or are announced to be, held in memory:
+    /// the Content-Length, or what a chunked body has delivered so far.
+    public var bodyBytesInProgress: Int {
+        switch state {
+        case .fixedBody(_, let length): length
+        case .chunkedBody(_, let decoder): decoder.body.count
+        case .head, .failed: 0
+        }
+    }
+
     /// True when some of a request has arrived but not all of it.
     public var hasPartialRequest: Bool {
         if case .head = state { return bufferedByteCount > 0 }
@@ -92,6 +102,8 @@ public struct HTTPRequestDecoder {
                 }
                 return continueIfExpected(head)
             case .chunkedBody(let head, var decoder):
+                // Moved out of `state` first, so appending to its body does not copy the whole body.
+                state = .head
                 do {
                     let (consumed, progress) = try buffer.withUnsafeBufferPointer { pointer throws(HTTPParseError) in
                         try decoder.feed(UnsafeBufferPointer(rebasing: pointer[start...]))
@@ -109,6 +121,11 @@ public struct HTTPRequestDecoder {
 
     private mutating func finish(_ head: HTTPRequestHead, body: [UInt8]) -> Event {
         state = .head
+        if start == buffer.count, buffer.capacity > 64 * 1024 {
+            // An idle keep-alive connection must not keep a large upload's buffer.
+            buffer = []
+            start = 0
+        }
         scanFrom = start
         return .request(HTTPRequest(
             method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))

@@ -11,36 +11,97 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponder) -> Void
 /// answer in the application's error format without knowing it.
 public typealias HTTPErrorResponder = @Sendable (_ status: Int, _ message: String) -> HTTPResponse
 
-/// What connections share: settings, the handler, and the set of live connections.
+/// What connections share: settings, the handler, the set of live connections and the budget
+/// of request bodies being received.
 final class HTTPServerCore: Sendable {
+    enum Admission {
+        case admitted
+        /// Admitted at the limit by closing this longest-idle keep-alive connection.
+        case admittedEvicting(HTTPConnection)
+        case refused
+    }
+
+    /// Evictions decided but not yet carried out; each lets the count run one over the limit.
+    static let maxEvictionsInFlight = 64
+
     let limits: ServerLimits
+    let maxConnections: Int
     let handler: HTTPHandler
     let errorResponse: HTTPErrorResponder
     let requestIDs = RequestIDGenerator()
-    private let connections = Mutex<[ObjectIdentifier: HTTPConnection]>([:])
+    private let connections = Mutex<(table: [ObjectIdentifier: HTTPConnection], evicting: Int)>(([:], 0))
+    private let inflightBodyBytes = Atomic<Int>(0)
 
-    init(limits: ServerLimits, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder) {
+    init(limits: ServerLimits, maxConnections: Int, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder) {
         self.limits = limits
+        self.maxConnections = maxConnections
         self.handler = handler
         self.errorResponse = errorResponse
     }
 
-    /// Registers a connection unless the limit is reached.
-    func admit(_ connection: HTTPConnection) -> Bool {
-        connections.withLock { table in
-            guard table.count < limits.maxConnections else { return false }
-            table[ObjectIdentifier(connection)] = connection
-            return true
+    /// Registers a connection. At the limit the longest-idle keep-alive connection makes room
+    /// (as nginx does when it runs out of connections); only when every connection is busy is
+    /// the new one refused.
+    func admit(_ connection: HTTPConnection) -> Admission {
+        connections.withLock { state in
+            if state.table.count < maxConnections {
+                state.table[ObjectIdentifier(connection)] = connection
+                return .admitted
+            }
+            guard state.evicting < Self.maxEvictionsInFlight, let victim = Self.claimLongestIdle(state.table) else {
+                return .refused
+            }
+            state.evicting += 1
+            state.table[ObjectIdentifier(connection)] = connection
+            return .admittedEvicting(victim)
         }
     }
 
-    func connectionClosed(_ connection: HTTPConnection) {
-        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(connection)) }
+    /// The idle connection that has waited longest, marked busy so it is not picked twice.
+    private static func claimLongestIdle(_ table: [ObjectIdentifier: HTTPConnection]) -> HTTPConnection? {
+        while true {
+            var oldest: (connection: HTTPConnection, since: Int64)?
+            for connection in table.values {
+                let since = connection.idleSince.load(ordering: .relaxed)
+                if since > 0, since < oldest?.since ?? .max { oldest = (connection, since) }
+            }
+            guard let oldest else { return nil }
+            if oldest.connection.idleSince.compareExchange(expected: oldest.since, desired: 0, ordering: .relaxed).exchanged {
+                return oldest.connection
+            }
+        }
     }
 
-    var connectionCount: Int { connections.withLock { $0.count } }
+    func evictionDone() {
+        connections.withLock { $0.evicting -= 1 }
+    }
 
-    var allConnections: [HTTPConnection] { connections.withLock { Array($0.values) } }
+    func connectionClosed(_ connection: HTTPConnection) {
+        _ = connections.withLock { $0.table.removeValue(forKey: ObjectIdentifier(connection)) }
+    }
+
+    var connectionCount: Int { connections.withLock { $0.table.count } }
+
+    var allConnections: [HTTPConnection] { connections.withLock { Array($0.table.values) } }
+
+    /// Takes `count` bytes from the budget of bodies in memory. A body is always admitted when
+    /// nothing else is in flight, so a single request up to the body limit always fits.
+    func reserveBodyBytes(_ count: Int) -> Bool {
+        var current = inflightBodyBytes.load(ordering: .relaxed)
+        while true {
+            let (next, overflow) = current.addingReportingOverflow(count)
+            if overflow || (current > 0 && next > limits.maxInflightBodyBytes) { return false }
+            let (exchanged, original) = inflightBodyBytes.compareExchange(expected: current, desired: next, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    func releaseBodyBytes(_ count: Int) {
+        inflightBodyBytes.subtract(count, ordering: .relaxed)
+    }
+
+    var bodyBytesInFlight: Int { inflightBodyBytes.load(ordering: .relaxed) }
 }
 
 /// An HTTP/1.1 server on non-blocking sockets. Connections are spread over a few serial I/O
@@ -48,25 +109,46 @@ final class HTTPServerCore: Sendable {
 public final class HTTPServer: Sendable {
     public let port: Int
     public let host: String
+    /// The connection limit in force: the configured one, or less when the descriptor limit
+    /// would not hold that many next to the server's own descriptors.
+    public let maxConnections: Int
+    /// Why `maxConnections` is below the configured limit, for the log; nil when it is not.
+    public let connectionLimitNotice: String?
     private let core: HTTPServerCore
     private let loops: [EventLoop]
     private let listener: Int32
     private let accepting: Mutex<AcceptState>
     private let nextLoop = Atomic<Int>(0)
 
+    /// - Parameter onError: told about failures that affect one connection only (an epoll call
+    ///   refused), which the server survives.
     public init(
         host: String, port: Int, limits: ServerLimits, loopCount: Int = System.coreCount,
+        onError: @escaping @Sendable (String) -> Void = { _ in },
         errorResponse: @escaping HTTPErrorResponder, handler: @escaping HTTPHandler
     ) throws {
-        Socket.raiseDescriptorLimit()
+        let descriptors = Socket.raiseDescriptorLimit()
+        let ceiling = max(1, descriptors - limits.reservedDescriptors - HTTPServerCore.maxEvictionsInFlight)
+        if limits.maxConnections > ceiling {
+            maxConnections = ceiling
+            connectionLimitNotice = "connection limit lowered from \(limits.maxConnections) to \(ceiling): the process may open \(descriptors) files, and \(descriptors - ceiling) stay reserved for the database, upstream calls and the runtime (raise `ulimit -n` to serve more)"
+        } else {
+            maxConnections = limits.maxConnections
+            connectionLimitNotice = nil
+        }
         let (fd, boundPort) = try Socket.listen(host: host, port: port, backlog: 4096)
         self.listener = fd
         self.port = boundPort
         self.host = host
-        core = HTTPServerCore(limits: limits, handler: handler, errorResponse: errorResponse)
-        loops = (0..<max(1, loopCount)).map(EventLoop.init(index:))
+        core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse)
+        do {
+            loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError) }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loops[0].queue)
-        accepting = Mutex(AcceptState(source: source))
+        accepting = Mutex(AcceptState(source: source, spare: Socket.openSpareDescriptor()))
         source.setEventHandler { [unowned self] in acceptPending() }
         source.setCancelHandler { Glibc.close(fd) }
         source.activate()
@@ -82,15 +164,23 @@ public final class HTTPServer: Sendable {
             case .success(let fd):
                 let loop = loops[nextLoop.add(1, ordering: .relaxed).newValue % loops.count]
                 let connection = HTTPConnection(fd: fd, loop: loop, server: core)
-                guard core.admit(connection) else {
+                switch core.admit(connection) {
+                case .admitted:
+                    break
+                case .admittedEvicting(let victim):
+                    let core = core
+                    victim.loop.queue.async {
+                        victim.evict()
+                        core.evictionDone()
+                    }
+                case .refused:
                     refuse(fd)
                     continue
                 }
                 loop.queue.async { connection.start() }
             case .failure(let error):
                 if error.code == EMFILE || error.code == ENFILE {
-                    // Out of descriptors: pause accepting briefly instead of spinning on the event.
-                    pauseAccepting(for: 0.1)
+                    refuseWithSpareDescriptor()
                 }
                 return
             }
@@ -105,6 +195,24 @@ public final class HTTPServer: Sendable {
         let bytes = response.serialized(version: .http1_1, keepAlive: false, includeBody: true)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         Glibc.close(fd)
+    }
+
+    /// Out of descriptors: the one kept in reserve is given up to accept the waiting client and
+    /// tell it 503, then taken back; accepting pauses briefly if even that fails, rather than
+    /// spinning on a listener that stays readable.
+    private func refuseWithSpareDescriptor() {
+        let freed = accepting.withLock { state -> Bool in
+            guard state.spare >= 0 else { return false }
+            Glibc.close(state.spare)
+            state.spare = -1
+            return true
+        }
+        if freed, case .success(let fd)? = Socket.accept(listener) {
+            refuse(fd)
+        }
+        let spare = Socket.openSpareDescriptor()
+        accepting.withLock { $0.spare = spare }
+        if spare < 0 { pauseAccepting(for: 0.1) }
     }
 
     private func pauseAccepting(for seconds: Double) {
@@ -150,6 +258,8 @@ public final class HTTPServer: Sendable {
 private struct AcceptState: @unchecked Sendable {
     var source: (any DispatchSourceRead)?
     var paused = false
+    /// A descriptor held back for accepting (and refusing) a client when the process has none left.
+    var spare: Int32
 }
 
 public enum System {

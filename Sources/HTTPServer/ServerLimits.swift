@@ -11,6 +11,12 @@ public struct ServerLimits: Sendable {
     public var maxBufferedResponseBytes: Int
     /// How long shutdown waits for in-flight requests before closing their connections.
     public var shutdownGracePeriod: Double
+    /// Request bodies held in memory at once, over all connections; past it a new body is
+    /// answered 503 with `Retry-After` before it is read.
+    public var maxInflightBodyBytes: Int
+    /// Descriptors kept out of the connection limit for the database, upstream calls, files and
+    /// the runtime itself; the limit is lowered at start when the process may not open enough.
+    public var reservedDescriptors: Int
 
     public init(
         maxBodyBytes: Int = 32 * 1024 * 1024,
@@ -19,7 +25,9 @@ public struct ServerLimits: Sendable {
         headerReadTimeout: Double = 10,
         keepAliveTimeout: Double = 75,
         maxBufferedResponseBytes: Int = 4 * 1024 * 1024,
-        shutdownGracePeriod: Double = 10
+        shutdownGracePeriod: Double = 10,
+        maxInflightBodyBytes: Int = 256 * 1024 * 1024,
+        reservedDescriptors: Int = 128
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -28,5 +36,7 @@ public struct ServerLimits: Sendable {
         self.keepAliveTimeout = keepAliveTimeout
         self.maxBufferedResponseBytes = maxBufferedResponseBytes
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.maxInflightBodyBytes = maxInflightBodyBytes
+        self.reservedDescriptors = reservedDescriptors
     }
 }

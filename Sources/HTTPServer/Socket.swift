@@ -1,3 +1,4 @@
+import CEpoll
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -58,13 +59,12 @@ enum Socket {
         }
     }
 
-    /// One accepted connection, already non-blocking with Nagle off, or nil when none is pending.
+    /// One accepted connection, already non-blocking and close-on-exec with Nagle off, or nil
+    /// when none is pending.
     static func accept(_ listener: Int32) -> Result<Int32, SocketError>? {
         while true {
-            let fd = Glibc.accept(listener, nil, nil)
+            let fd = runnel_accept(listener)
             if fd >= 0 {
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                 var on: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                 return .success(fd)
@@ -77,11 +77,23 @@ enum Socket {
         }
     }
 
-    /// Raises the open-file limit to the hard limit, since every connection is a descriptor.
-    static func raiseDescriptorLimit() {
+    /// Raises the open-file limit to the hard limit, since every connection is a descriptor, and
+    /// returns the limit in force.
+    @discardableResult
+    static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// A descriptor kept in reserve, so a client can still be accepted and refused when the
+    /// process has run out; -1 when none could be opened.
+    static func openSpareDescriptor() -> Int32 {
+        open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 }

@@ -59,15 +59,18 @@ enum ServeCommand {
             maxConnections: configuration.int("max_connections"),
             headerReadTimeout: configuration.seconds("header_read_timeout"),
             keepAliveTimeout: configuration.seconds("keep_alive_timeout"),
-            shutdownGracePeriod: configuration.seconds("shutdown_grace"))
+            shutdownGracePeriod: configuration.seconds("shutdown_grace"),
+            maxInflightBodyBytes: configuration.int("max_inflight_body_bytes"),
+            reservedDescriptors: reservedDescriptors(configuration))
         let server: HTTPServer
         do {
             server = try HTTPServer(
                 host: configuration.string("host"), port: configuration.int("port"), limits: limits,
-                errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+                onError: { log.warning($0) }, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
+        if let notice = server.connectionLimitNotice { log.warning(notice) }
         StopSignals.install { number in
             log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
             let deadline = Date().addingTimeInterval(limits.shutdownGracePeriod)
@@ -81,6 +84,16 @@ enum ServeCommand {
         log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
 
         dispatchMain()
+    }
+
+    /// Descriptors the server needs besides its connections: the runtime's own (standard streams,
+    /// epoll, Dispatch, signal pipe, /proc reads), three per SQLite connection (database, WAL,
+    /// shared memory) and, with an upstream model server, one socket per executing run plus
+    /// the HTTP client's own.
+    static func reservedDescriptors(_ configuration: Configuration) -> Int {
+        let database = 3 * (configuration.int("database_readers") + 1)
+        let upstream = configuration.string("backend") == "openai" ? 2 * configuration.int("max_concurrent_runs") : 0
+        return 64 + database + upstream
     }
 
     static func fail(_ message: String) -> Never {

@@ -173,14 +173,17 @@ def test_half_open_connections_do_not_delay_others(runnel):
             sock.close()
 
 
-def test_connection_limit_answers_503(start_runnel):
+def test_connection_limit_answers_503_when_every_connection_is_busy(start_runnel):
     server = start_runnel("--max-connections", "5")
+    # Half a request head each: busy, not idle, so none may be closed to make room.
     held = [server.connect() for _ in range(5)]
+    for sock in held:
+        sock.sendall(b"GET /health HTTP/1.1\r\n")
     try:
         time.sleep(0.2)
         with server.connect() as extra:
             response = read_response(extra)
-            assert response.status == 503
+            assert response.status == 503 and response.headers["retry-after"] == "1"
             assert response.json()["error"]["type"] == "server_error"
     finally:
         for sock in held:
@@ -188,6 +191,28 @@ def test_connection_limit_answers_503(start_runnel):
     time.sleep(0.2)
     with server.connect() as sock:
         assert request(sock, "GET", "/health").status == 200
+
+
+def test_idle_keep_alive_connections_make_room_longest_idle_first(start_runnel):
+    server = start_runnel("--max-connections", "5")
+    held = []
+    for _ in range(5):
+        sock = server.connect()
+        assert request(sock, "GET", "/health").status == 200
+        held.append(sock)
+        time.sleep(0.05)
+    try:
+        for round in range(3):
+            extra = server.connect()
+            assert request(extra, "GET", "/health").status == 200
+            # The connection idle longest was closed to admit the new one.
+            assert is_closed(held[round], timeout=2)
+            held.append(extra)
+        for sock in held[3:]:
+            assert request(sock, "GET", "/health").status == 200
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def test_http_1_0_closes_after_response(runnel):
