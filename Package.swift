@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .executable(name: "runnel", targets: ["runnel"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
     targets: [
         .systemLibrary(
             name: "CSQLite",
@@ -38,7 +41,10 @@ let package = Package(
         .target(name: "ModelBackends", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .target(
             name: "RunsAPI",
-            dependencies: ["HTTPServer", "RunsDomain", "RunsStorage", "ModelBackends"],
+            dependencies: [
+                "HTTPServer", "RunsDomain", "RunsStorage", "ModelBackends",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -17,7 +17,7 @@ public struct EchoBackend: ModelBackend {
         self.delayPerTokenMilliseconds = delayPerTokenMilliseconds
     }
 
-    public func generate(_ request: ModelRequest, emit: @escaping @Sendable (ModelDelta) -> Void) async throws -> ModelOutcome {
+    public func generate(_ request: ModelRequest, emit: @escaping DeltaSink) async throws -> ModelOutcome {
         let promptTokens = request.messages.reduce(0) { $0 + TokenEstimate.count(message: $1) }
         let budget = request.maxCompletionTokens ?? Int.max
         let calls = plannedCalls(request)
@@ -25,10 +25,10 @@ public struct EchoBackend: ModelBackend {
             var used = 0
             for (index, call) in calls.enumerated() {
                 try await pause()
-                emit(.toolCall(index: index, id: call.id, name: call.name, arguments: ""))
+                try await emit(.toolCall(index: index, id: call.id, name: call.name, arguments: ""))
                 for fragment in Self.fragments(call.arguments, size: 8) {
                     try await pause()
-                    emit(.toolCall(index: index, id: nil, name: nil, arguments: fragment))
+                    try await emit(.toolCall(index: index, id: nil, name: nil, arguments: fragment))
                 }
                 used += 1 + TokenEstimate.count(call.arguments)
             }
@@ -40,7 +40,7 @@ public struct EchoBackend: ModelBackend {
                 return ModelOutcome(finishReason: .length, usage: Usage(promptTokens: promptTokens, completionTokens: used))
             }
             try await pause()
-            emit(.text(word))
+            try await emit(.text(word))
             used += 1
         }
         return ModelOutcome(finishReason: .stop, usage: Usage(promptTokens: promptTokens, completionTokens: used))

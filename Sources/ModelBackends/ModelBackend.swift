@@ -63,10 +63,14 @@ public struct BackendError: Error, Sendable, Equatable {
     }
 }
 
+/// Receives each delta; the backend waits for it before reading on, so a slow consumer slows the
+/// model's stream down instead of piling deltas up in memory. Its errors end the call unchanged.
+public typealias DeltaSink = @Sendable (ModelDelta) async throws -> Void
+
 /// A source of model answers. `generate` streams deltas through `emit` as they arrive and returns
 /// how the answer ended; it stops promptly when its task is cancelled (throwing CancellationError).
 public protocol ModelBackend: Sendable {
-    func generate(_ request: ModelRequest, emit: @escaping @Sendable (ModelDelta) -> Void) async throws -> ModelOutcome
+    func generate(_ request: ModelRequest, emit: @escaping DeltaSink) async throws -> ModelOutcome
 }
 
 /// The token rule the built-in backend and the truncation estimate share: one token per

@@ -18,7 +18,7 @@ public struct OpenAICompatibleBackend: ModelBackend {
         self.timeout = timeout
     }
 
-    public func generate(_ request: ModelRequest, emit: @escaping @Sendable (ModelDelta) -> Void) async throws -> ModelOutcome {
+    public func generate(_ request: ModelRequest, emit: @escaping DeltaSink) async throws -> ModelOutcome {
         guard let url = URL(string: baseURL + "/chat/completions") else {
             throw BackendError(.serverError, "The model backend URL '\(baseURL)' is not a valid URL.")
         }
@@ -34,15 +34,22 @@ public struct OpenAICompatibleBackend: ModelBackend {
         var chunks = ChatCompletionChunks()
         try await withTaskCancellationHandler {
             for try await bytes in transfer.start() {
-                for event in decoder.feed(bytes) {
+                defer { transfer.consumed(bytes.count) }
+                let events: [UpstreamSSEDecoder.Event]
+                do {
+                    events = try decoder.feed(bytes)
+                } catch {
+                    throw BackendError(.serverError, "\(error)")
+                }
+                for event in events {
                     if event.data.hasPrefix("[DONE]") { continue }
-                    guard let chunk = try? JSONValue.parse(event.data) else {
+                    guard let chunk = try? JSONValue.parse(Array(event.data.utf8)) else {
                         throw BackendError(.serverError, "The model server sent a stream event that is not JSON: \(event.data.prefix(200))")
                     }
                     if let error = chunk["error"], !error.isNull {
-                        throw BackendError(.serverError, "The model server reported an error mid-stream: \(error["message"]?.stringValue ?? error.jsonText)")
+                        throw BackendError(.serverError, "The model server reported an error mid-stream: \(String((error["message"]?.stringValue ?? error.jsonText).prefix(500)))")
                     }
-                    for delta in chunks.read(chunk) { emit(delta) }
+                    for delta in try chunks.read(chunk) { try await emit(delta) }
                 }
             }
         } onCancel: {
@@ -86,6 +93,11 @@ final class StreamingTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
     private var status = 0
     private var errorBody: [UInt8] = []
     private var cancelled = false
+    /// Bytes handed to the stream that its reader has not taken yet.
+    private var backlog = 0
+    /// URLSession on Linux cannot be slowed down, so a stream that outruns its reader by this
+    /// much is a fault rather than a reason to buffer without bound.
+    static let maxBacklog = 16 << 20
 
     init(request: URLRequest, timeout: Double) {
         self.request = request
@@ -124,12 +136,24 @@ final class StreamingTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        let (status, continuation) = lock.withLock { (self.status, self.continuation) }
-        if status == 200 {
+        let (code, continuation, overrun) = lock.withLock { () -> (Int, AsyncThrowingStream<[UInt8], any Error>.Continuation?, Bool) in
+            if self.status == 200 { backlog += data.count }
+            return (self.status, self.continuation, backlog > Self.maxBacklog)
+        }
+        if overrun {
+            continuation?.finish(throwing: BackendError(.serverError,
+                "The model server sent more than \(Self.maxBacklog) bytes faster than Runnel could process them."))
+            dataTask.cancel()
+        } else if code == 200 {
             continuation?.yield(Array(data))
         } else {
-            lock.withLock { if errorBody.count < 65536 { errorBody.append(contentsOf: data) } }
+            lock.withLock { if errorBody.count < 65536 { errorBody.append(contentsOf: data.prefix(65536 - errorBody.count)) } }
         }
+    }
+
+    /// The reader took `count` bytes off the stream.
+    func consumed(_ count: Int) {
+        lock.withLock { backlog -= count }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {

@@ -8,8 +8,10 @@ enum ErrorResponses {
     static func response(for error: any Error, requestID: String, log: Logger) -> HTTPResponse {
         switch error {
         case let error as APIError:
-            return envelope(status: status(of: error.kind), type: type(of: error.kind), message: error.message,
-                            param: error.param, code: error.code)
+            var response = envelope(status: status(of: error.kind), type: type(of: error.kind), message: error.message,
+                                    param: error.param, code: error.code)
+            if error.kind == .rateLimited { response.headers.add("retry-after", "1") }
+            return response
         case let error as TransitionError:
             return envelope(status: 400, type: "invalid_request_error", message: error.message, param: nil, code: nil)
         case let error as JSONParseError:
@@ -21,6 +23,20 @@ enum ErrorResponses {
             var response = envelope(status: 503, type: "server_error",
                                     message: "The database is busy; please retry.", param: nil, code: nil)
             response.headers.add("retry-after", "1")
+            return response
+        case let error as SQLiteError where error.isDiskFull:
+            log.error("request \(requestID): the disk is full: \(error)")
+            var response = envelope(status: 507, type: "server_error",
+                                    message: "The server's disk is full, so nothing was stored. Reads still work; retry once space has been freed.",
+                                    param: nil, code: "insufficient_storage")
+            response.headers.add("retry-after", "5")
+            return response
+        case let error as SQLiteError where error.isIOError:
+            log.error("request \(requestID): database I/O error: \(error)")
+            var response = envelope(status: 503, type: "server_error",
+                                    message: "The database could not be written (an I/O error); nothing was stored. Retry later.",
+                                    param: nil, code: nil)
+            response.headers.add("retry-after", "5")
             return response
         default:
             log.error("request \(requestID) failed: \(error)")
@@ -47,6 +63,7 @@ enum ErrorResponses {
         case .invalidRequest: 400
         case .authentication: 401
         case .notFound: 404
+        case .rateLimited: 429
         case .server: 500
         case .unavailable: 503
         }
@@ -55,6 +72,7 @@ enum ErrorResponses {
     static func type(of kind: APIError.Kind) -> String {
         switch kind {
         case .invalidRequest, .notFound, .authentication: "invalid_request_error"
+        case .rateLimited: "rate_limit_exceeded"
         case .server, .unavailable: "server_error"
         }
     }

@@ -23,19 +23,24 @@ enum ModelRequestBuilder {
             }
             toolTurns.append((suffix(step.id), [call] + outputs))
         }
-        func assemble() -> [JSONValue] {
-            let turns = threadMessages.map { (key: $0.key, chat: [$0.chat]) } + toolTurns
-            return system + turns.sorted { $0.key < $1.key }.flatMap(\.chat)
-        }
-        var chatMessages = assemble()
+        // Thread messages and tool turns interleave by creation; `auto` truncation then drops the
+        // oldest thread messages until the prompt fits, in one pass over token counts.
+        func tokens(_ chat: [JSONValue]) -> Int { chat.reduce(0) { $0 + TokenEstimate.count(message: $1) } }
+        let turns = (threadMessages.map { (key: $0.key, chat: [$0.chat], droppable: true) }
+            + toolTurns.map { (key: $0.key, chat: $0.chat, droppable: false) }).sorted { $0.key < $1.key }
+        var kept = [Bool](repeating: true, count: turns.count)
         if let promptBudget {
-            func estimate() -> Int { chatMessages.reduce(0) { $0 + TokenEstimate.count(message: $1) } }
-            while estimate() > promptBudget, threadMessages.count > 1 {
-                threadMessages.removeFirst()
-                chatMessages = assemble()
+            let sizes = turns.map { tokens($0.chat) }
+            var total = tokens(system) + sizes.reduce(0, +)
+            var remaining = threadMessages.count
+            for (index, turn) in turns.enumerated() where total > promptBudget && remaining > 1 && turn.droppable {
+                kept[index] = false
+                remaining -= 1
+                total -= sizes[index]
             }
-            if estimate() > promptBudget { return nil }
+            if total > promptBudget { return nil }
         }
+        let chatMessages = system + turns.indices.filter { kept[$0] }.flatMap { turns[$0].chat }
         let functions = run.tools.compactMap { tool -> JSONValue? in
             guard tool["type"]?.stringValue == "function", let function = tool["function"] else { return nil }
             return ["type": "function", "function": function]

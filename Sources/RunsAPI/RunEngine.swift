@@ -1,3 +1,4 @@
+import DequeModule
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -16,15 +17,40 @@ public struct RunEngineSettings: Sendable {
     public var sweepIntervalSeconds: Double
     /// A stream silent this long gets a `: keep-alive` comment, so proxies and clients keep it.
     public var streamKeepAliveSeconds: Double
+    /// Runs waiting for an execution slot; past it, creating a run answers 429.
+    public var maxQueuedRuns: Int
+    public var endingRetry: RetryPolicy
 
     public init(expirySeconds: Int = 600, maxConcurrentRuns: Int = 64, pollHoldSeconds: Double = 2,
-                pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1, streamKeepAliveSeconds: Double = 15) {
+                pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1, streamKeepAliveSeconds: Double = 15,
+                maxQueuedRuns: Int = 10_000, endingRetry: RetryPolicy = RetryPolicy()) {
         self.expirySeconds = expirySeconds
         self.maxConcurrentRuns = maxConcurrentRuns
         self.pollHoldSeconds = pollHoldSeconds
         self.pollAfterMilliseconds = pollAfterMilliseconds
         self.sweepIntervalSeconds = sweepIntervalSeconds
         self.streamKeepAliveSeconds = streamKeepAliveSeconds
+        self.maxQueuedRuns = maxQueuedRuns
+        self.endingRetry = endingRetry
+    }
+}
+
+/// How a write that failed (a full disk, an I/O error) is retried: exponential backoff up to a
+/// ceiling, and a time after which the engine stops insisting on the original write.
+public struct RetryPolicy: Sendable {
+    public var initialDelaySeconds: Double
+    public var maxDelaySeconds: Double
+    public var giveUpSeconds: Double
+
+    public init(initialDelaySeconds: Double = 0.05, maxDelaySeconds: Double = 2, giveUpSeconds: Double = 5) {
+        self.initialDelaySeconds = initialDelaySeconds
+        self.maxDelaySeconds = maxDelaySeconds
+        self.giveUpSeconds = giveUpSeconds
+    }
+
+    /// The wait before attempt `attempt + 1` (the first retry follows attempt 1).
+    public func delay(afterAttempt attempt: Int) -> Double {
+        min(maxDelaySeconds, initialDelaySeconds * Double(1 << min(max(attempt - 1, 0), 20)))
     }
 }
 
@@ -67,7 +93,8 @@ public final class RunEngine: Sendable {
     let ids: ObjectIDGenerator
     let settings: RunEngineSettings
     let log: Logger
-    private let queue = Mutex<(waiting: [String], running: Int, draining: Bool)>(([], 0, false))
+    /// A deque, so taking the next run is O(1) however many wait.
+    private let queue = Mutex<(waiting: Deque<String>, running: Int, draining: Bool)>(([], 0, false))
     private let controls = Mutex<[String: RunControl]>([:])
     /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
     nonisolated(unsafe) private let sweeper: any DispatchSourceTimer
@@ -105,6 +132,17 @@ public final class RunEngine: Sendable {
         }
     }
 
+    /// True once `stop` began: work that cannot finish now is left for recovery at the next start.
+    var isStopping: Bool { queue.withLock { $0.draining } }
+
+    /// Refuses a new run when as many are already waiting as allowed; the client retries later.
+    func checkQueueRoom() throws(APIError) {
+        let waiting = queue.withLock { $0.waiting.count }
+        guard waiting < settings.maxQueuedRuns else {
+            throw APIError(.rateLimited, "Too many runs are waiting to execute (\(waiting)); retry shortly.", code: "rate_limit_exceeded")
+        }
+    }
+
     /// Starts the run now if a slot is free, else when one frees up.
     func enqueue(_ runID: String) {
         let start = queue.withLock { state -> Bool in
@@ -129,7 +167,7 @@ public final class RunEngine: Sendable {
                     state.running -= 1
                     return nil
                 }
-                return state.waiting.removeFirst()
+                return state.waiting.popFirst()
             }
             if let next { launch(next) }
         }

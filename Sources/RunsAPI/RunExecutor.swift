@@ -19,7 +19,7 @@ struct RunExecutor {
             try await generate(run, project: project)
         } catch {
             engine.log.error("run \(runID) failed inside the engine: \(error)")
-            await settle(.fail(RunError(.serverError, "The server had an error while running this run."), usage: nil), recorder: nil)
+            await settle(.fail(RunError(.serverError, Self.storageFailure(error)), usage: nil), recorder: nil)
         }
     }
 
@@ -57,34 +57,36 @@ struct RunExecutor {
         }
 
         let recorder = TurnRecorder(run: run, project: project, engine: engine)
-        let (deltas, continuation) = AsyncStream<ModelDelta>.makeStream()
         let backend = engine.backend
+        // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
+        // queues between them, so a slow recorder slows the model's stream instead of filling memory.
         let call = Task<ModelOutcome, any Error> {
-            defer { continuation.finish() }
-            return try await backend.generate(request) { continuation.yield($0) }
+            try await backend.generate(request) { try await recorder.record($0) }
         }
         control.attach(call)
-        do {
-            for await delta in deltas { try await recorder.record(delta) }
-        } catch {
-            call.cancel()
-            throw error
-        }
         let result = await call.result
+        if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
         if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
-        await settle(command(for: result, run: run, used: used, recorder: recorder), recorder: recorder)
+        // What the call cost so far, for endings that come before the model could report it.
+        let partial = used + Usage(promptTokens: request.messages.reduce(0) { $0 + TokenEstimate.count(message: $1) },
+                                   completionTokens: recorder.completionTokenEstimate)
+        await settle(command(for: result, run: run, used: used, partial: partial, recorder: recorder), recorder: recorder)
     }
 
     /// What the model call's result means for the run.
-    private func command(for result: Result<ModelOutcome, any Error>, run: Run, used: Usage, recorder: TurnRecorder) -> RunCommand {
+    private func command(for result: Result<ModelOutcome, any Error>, run: Run, used: Usage, partial: Usage,
+                         recorder: TurnRecorder) -> RunCommand {
         switch control.reason {
-        case .cancel: return .finishCancelling(usage: used)
+        case .cancel:
+            recorder.callUsage = Usage(promptTokens: partial.promptTokens - used.promptTokens,
+                                       completionTokens: partial.completionTokens - used.completionTokens)
+            return .finishCancelling(usage: partial)
         case .expire: return .expire
         case nil: break
         }
         switch result {
         case .failure(let error as BackendError):
-            return .fail(error.error, usage: used)
+            return .fail(error.error, usage: recorder.isEmpty ? used : partial)
         case .failure(is CancellationError):
             return .fail(RunError(.serverError, "The model call was cancelled."), usage: used)
         case .failure(let error):
@@ -106,24 +108,60 @@ struct RunExecutor {
 
     /// Stores the ending with the turn's message and steps, then publishes it. A cancel that
     /// arrived meanwhile wins (the state machine turns the ending into `cancelled`).
+    ///
+    /// An ending that cannot be stored (a full disk, an I/O error) is retried with backoff for a
+    /// while; after that the run is ended `failed`, stored as soon as a write succeeds again, so a
+    /// run is never left `in_progress` by a storage failure.
     private func settle(_ command: RunCommand, recorder: TurnRecorder?) async {
+        let policy = engine.settings.endingRetry
+        var attempt = 0
+        var ending = (command: command, pending: recorder?.pendingWrites())
+        var fallenBack = false
+        let firstFailure = engine.clock.nowMilliseconds()
+        while true {
+            do {
+                try await store(ending.command, pending: ending.pending)
+                if attempt > 0 { engine.log.info("run \(runID): its ending was stored after \(attempt) failed attempt(s)") }
+                return
+            } catch {
+                attempt += 1
+                if attempt == 1 { engine.log.error("run \(runID): could not store its ending (will retry): \(error)") }
+                if engine.isStopping {
+                    engine.log.warning("run \(runID): stopping with its ending unstored; recovery settles it at the next start")
+                    return
+                }
+                let waited = Double(engine.clock.nowMilliseconds() - firstFailure) / 1000
+                if !fallenBack, waited >= policy.giveUpSeconds {
+                    fallenBack = true
+                    let error = RunError(.serverError, Self.storageFailure(error))
+                    ending = (.fail(error, usage: nil), nil)
+                    engine.log.error("run \(runID): giving up on its ending; it ends failed once a write succeeds")
+                }
+                try? await Task.sleep(nanoseconds: UInt64(policy.delay(afterAttempt: attempt) * 1e9))
+            }
+        }
+    }
+
+    private func store(_ command: RunCommand, pending: PendingTurnWrites?) async throws {
         let now = now
         let runID = runID
-        let pending = recorder?.pendingWrites()
-        do {
-            let applied = try await database.writing { db -> RunTransitions.Applied? in
-                try db.transaction {
-                    guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal else {
-                        return nil
-                    }
-                    try pending?.store(db: db, project: project)
-                    return try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
+        let applied = try await database.writing { db -> RunTransitions.Applied? in
+            try db.transaction {
+                guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal else {
+                    return nil
                 }
+                try pending?.store(db: db, project: project)
+                return try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
             }
-            guard let applied else { return }
-            engine.publish(runID, applied.events)
-        } catch {
-            engine.log.error("run \(runID): could not store its ending: \(error)")
         }
+        if let applied { engine.publish(runID, applied.events) }
+    }
+
+    /// The `last_error` message of a run the engine could not carry on storing.
+    static func storageFailure(_ error: any Error) -> String {
+        if let error = error as? SQLiteError, error.isDiskFull {
+            return "Runnel could not store this run's result because the server's disk is full; the run was stopped."
+        }
+        return "The server had an error while running this run."
     }
 }

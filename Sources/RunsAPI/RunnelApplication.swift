@@ -64,6 +64,11 @@ public final class RunnelApplication: Sendable {
                 responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
                 return
             }
+            if let (noun, id) = Self.malformedID(in: parameters) {
+                responder.send(ErrorResponses.response(for: APIError.notFound(noun, String(id.prefix(100))),
+                                                       requestID: responder.requestID, log: log))
+                return
+            }
             let context = APIContext(request: request, parameters: parameters, project: project, services: services)
             guard request.body.count > Self.largeBody else {
                 run(route, context, responder)
@@ -75,6 +80,19 @@ public final class RunnelApplication: Sendable {
                 run(route, parsed, responder)
             }
         }
+    }
+
+    /// Path ids in the order they are looked up, with the noun a 404 names.
+    private static let idParameters = [("assistant_id", "assistant"), ("thread_id", "thread"), ("message_id", "message"),
+                                       ("run_id", "run"), ("step_id", "run step")]
+
+    /// The first path id that no object can have (a NUL, a space, a stray escape): it is answered
+    /// 404 like any unknown id, before it reaches a query.
+    static func malformedID(in parameters: [String: String]) -> (noun: String, id: String)? {
+        for (name, noun) in idParameters {
+            if let value = parameters[name], !Validate.isIdentifier(value) { return (noun, value) }
+        }
+        return nil
     }
 
     private func run(_ route: Route, _ context: APIContext, _ responder: HTTPResponder) {

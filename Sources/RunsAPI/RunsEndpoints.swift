@@ -38,6 +38,7 @@ enum RunsEndpoints {
             let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
             let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                               expirySeconds: engine.settings.expirySeconds)
+            try engine.checkQueueRoom()
             try db.transaction {
                 if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
                     throw APIError.invalid("Thread \(thread.id) already has an active run \(active.id).")
@@ -60,6 +61,7 @@ enum RunsEndpoints {
             let threadBody = try RequestObject(body["thread"] ?? [:], path: "thread", allowed: ["messages", "tool_resources", "metadata"])
             _ = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false)
             let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
+            try engine.checkQueueRoom()
             return try db.transaction {
                 var thread = try ThreadCreation.create(from: threadBody, context: context, db: db, inTransaction: true)
                 if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
@@ -181,7 +183,8 @@ enum RunsEndpoints {
                 }
                 responder.send(JSONResponse.make(run.wire, headers: headers))
             case .success:
-                let remaining = Double(deadline.uptimeNanoseconds - DispatchTime.now().uptimeNanoseconds) / 1e9
+                // Signed: the deadline may have passed since the check above.
+                let remaining = max(0, Double(Int64(bitPattern: deadline.uptimeNanoseconds &- DispatchTime.now().uptimeNanoseconds)) / 1e9)
                 engine.hub.waitForChange(runID, after: generation, timeout: remaining, on: .global()) {
                     poll(context, responder, engine, pollHelper: pollHelper, deadline: deadline)
                 }

@@ -3,8 +3,20 @@ import RunsDomain
 import RunsStorage
 
 /// Turns one model call's deltas into a message_creation step with its message, or a tool_calls
-/// step, publishing each delta in the shape the SDKs accumulate. Used by one executor task only.
-final class TurnRecorder {
+/// step, publishing each delta in the shape the SDKs accumulate.
+///
+/// `@unchecked Sendable`: used by one task at a time: the model call's task while it generates
+/// (which awaits each delta before the next), then the executor once it has awaited that task.
+final class TurnRecorder: @unchecked Sendable {
+    /// A delta could not be stored; the executor tells this apart from a fault of the model.
+    struct StorageFailure: Error {
+        var error: any Error
+    }
+
+    /// The most text and call arguments one answer may hold; a model server that streams on
+    /// without end is stopped here rather than growing the process.
+    static let maxAnswerBytes = 32 << 20
+
     private let run: Run
     private let project: String
     private let engine: RunEngine
@@ -15,6 +27,10 @@ final class TurnRecorder {
     /// Upstream tool-call index → dense index from 0, as the SDKs need.
     private var callIndexes: [Int: Int] = [:]
     private(set) var toolCalls: [StepToolCall] = []
+    private var answerBytes = 0
+    /// Tokens produced so far by the estimate the echo model counts with, for an answer cut off
+    /// before the model could report its usage (a cancel mid-stream).
+    private(set) var completionTokenEstimate = 0
     var callUsage: Usage?
 
     init(run: Run, project: String, engine: RunEngine) {
@@ -27,12 +43,14 @@ final class TurnRecorder {
         switch delta {
         case .text(let piece):
             guard toolStep == nil, !piece.isEmpty else { return }
-            if message == nil { try await openMessage() }
+            try count(piece, tokens: TokenEstimate.count(piece))
+            if message == nil { try await stored { try await openMessage() } }
             let first = text.isEmpty
             text += piece
             engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: message!.id, text: piece, first: first))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
-            if toolStep == nil { try await openToolStep() }
+            try count(arguments + (id ?? "") + (name ?? ""), tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
+            if toolStep == nil { try await stored { try await openToolStep() } }
             let stepID = toolStep!.id
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
@@ -46,6 +64,22 @@ final class TurnRecorder {
                 toolCalls.append(call)
                 engine.publish(run.id, [RunEvent("thread.run.step.delta", DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
             }
+        }
+    }
+
+    private func count(_ piece: String, tokens: Int) throws(BackendError) {
+        answerBytes += piece.utf8.count
+        guard answerBytes <= Self.maxAnswerBytes else {
+            throw BackendError(.serverError, "The model server's answer grew past \(Self.maxAnswerBytes) bytes; it was stopped there.")
+        }
+        completionTokenEstimate += tokens
+    }
+
+    private func stored(_ write: () async throws -> Void) async throws {
+        do {
+            try await write()
+        } catch {
+            throw StorageFailure(error: error)
         }
     }
 

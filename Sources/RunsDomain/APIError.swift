@@ -5,6 +5,8 @@ public struct APIError: Error, Sendable, Equatable {
         case invalidRequest
         case authentication
         case notFound
+        /// Too much work is waiting; the client should retry later (429 with Retry-After).
+        case rateLimited
         case server
         case unavailable
     }

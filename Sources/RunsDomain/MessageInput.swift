@@ -60,7 +60,7 @@ public struct MessageInput: Sendable {
             let object = try RequestObject(part, path: param, allowed: ["type", "image_file"])
             let image = try RequestObject(try object.required("image_file"), path: "\(param).image_file", allowed: ["file_id", "detail"])
             let fileID = try image.requiredString("file_id")
-            let detail = try image.oneOf("detail", ["auto", "low", "high"]).value ?? "auto"
+            let detail = try image.oneOf("detail", ["auto", "low", "high"], nullable: false).value ?? "auto"
             return ["type": "image_file", "image_file": ["file_id": .string(fileID), "detail": .string(detail)]]
         default:
             let object = try RequestObject(part, path: param, allowed: ["type", "image_url"])
@@ -70,21 +70,23 @@ public struct MessageInput: Sendable {
                 throw .invalid("Invalid '\(param).image_url.url': expected a URL (http, https or data).",
                                param: "\(param).image_url.url", code: "invalid_value")
             }
-            let detail = try image.oneOf("detail", ["auto", "low", "high"]).value ?? "auto"
+            let detail = try image.oneOf("detail", ["auto", "low", "high"], nullable: false).value ?? "auto"
             return ["type": "image_url", "image_url": ["url": .string(url), "detail": .string(detail)]]
         }
     }
 
+    /// Files attached with the tools that may use them; both are required, as in OpenAI's schema.
     static func attachments(_ field: Field<JSONValue>, param: String) throws(APIError) -> JSONValue {
         guard case .value(let value) = field else { return [] }
         let items = try Validate.array(value, param: param, maxItems: nil)
         for (index, item) in items.enumerated() {
             let path = "\(param)[\(index)]"
             let attachment = try RequestObject(item, path: path, allowed: ["file_id", "tools"])
-            _ = try attachment.string("file_id")
-            for (toolIndex, tool) in (try attachment.array("tools").value ?? []).enumerated() {
+            _ = try attachment.requiredString("file_id")
+            let tools = try Validate.array(try attachment.required("tools"), param: attachment.param("tools"), maxItems: nil)
+            for (toolIndex, tool) in tools.enumerated() {
                 let toolObject = try RequestObject(tool, path: "\(path).tools[\(toolIndex)]", allowed: ["type"])
-                _ = try toolObject.oneOf("type", ["code_interpreter", "file_search"])
+                _ = try Validate.oneOf(toolObject.requiredString("type"), ["code_interpreter", "file_search"], param: toolObject.param("type"))
             }
         }
         return value

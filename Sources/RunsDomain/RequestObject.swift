@@ -72,39 +72,61 @@ public struct RequestObject {
         return value
     }
 
-    public func string(_ key: String, maxLength: Int? = nil) throws(APIError) -> Field<String> {
-        try field(key).map { value throws(APIError) in try Validate.string(value, param: param(key), maxLength: maxLength) }
+    /// A field whose schema does not allow `null` (most nested ones): absent or a value. A
+    /// stored `null` would break every later read of the object, so it is refused.
+    public func nonNull(_ key: String, expected: String) throws(APIError) -> JSONValue? {
+        switch field(key) {
+        case .absent: return nil
+        case .null: throw Validate.typeError(param(key), expected: expected, got: .null)
+        case .value(let value): return value
+        }
+    }
+
+    /// - Parameter nullable: whether the schema allows `null` here (left out means "keep" and
+    ///   `null` means "clear" for top-level fields of modify requests).
+    private func checked(_ key: String, nullable: Bool, expected: String) throws(APIError) -> Field<JSONValue> {
+        let value = field(key)
+        if !nullable, case .null = value { throw Validate.typeError(param(key), expected: expected, got: .null) }
+        return value
+    }
+
+    public func string(_ key: String, maxLength: Int? = nil, nullable: Bool = true) throws(APIError) -> Field<String> {
+        try checked(key, nullable: nullable, expected: "a string").map { value throws(APIError) in
+            try Validate.string(value, param: param(key), maxLength: maxLength)
+        }
     }
 
     public func requiredString(_ key: String, maxLength: Int? = nil) throws(APIError) -> String {
         try Validate.string(try required(key), param: param(key), maxLength: maxLength)
     }
 
-    public func number(_ key: String, in range: ClosedRange<Double>) throws(APIError) -> Field<Double> {
-        try field(key).map { value throws(APIError) in try Validate.number(value, param: param(key), in: range) }
+    public func number(_ key: String, in range: ClosedRange<Double>, nullable: Bool = true) throws(APIError) -> Field<Double> {
+        try checked(key, nullable: nullable, expected: "a number").map { value throws(APIError) in
+            try Validate.number(value, param: param(key), in: range)
+        }
     }
 
-    public func integer(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws(APIError) -> Field<Int> {
-        try field(key).map { value throws(APIError) in
+    public func integer(_ key: String, minimum: Int? = nil, maximum: Int? = nil, nullable: Bool = true) throws(APIError) -> Field<Int> {
+        try checked(key, nullable: nullable, expected: "an integer").map { value throws(APIError) in
             try Validate.integer(value, param: param(key), minimum: minimum, maximum: maximum)
         }
     }
 
-    public func bool(_ key: String) throws(APIError) -> Field<Bool> {
-        try field(key).map { value throws(APIError) in
+    public func bool(_ key: String, nullable: Bool = true) throws(APIError) -> Field<Bool> {
+        try checked(key, nullable: nullable, expected: "a boolean").map { value throws(APIError) in
             guard case .bool(let flag) = value else { throw Validate.typeError(param(key), expected: "a boolean", got: value) }
             return flag
         }
     }
 
-    public func array(_ key: String, maxItems: Int? = nil, minItems: Int = 0) throws(APIError) -> Field<[JSONValue]> {
-        try field(key).map { value throws(APIError) in
+    public func array(_ key: String, maxItems: Int? = nil, minItems: Int = 0, nullable: Bool = true) throws(APIError) -> Field<[JSONValue]> {
+        try checked(key, nullable: nullable, expected: "an array").map { value throws(APIError) in
             try Validate.array(value, param: param(key), maxItems: maxItems, minItems: minItems)
         }
     }
 
-    public func oneOf(_ key: String, _ values: [String]) throws(APIError) -> Field<String> {
-        try string(key).map { text throws(APIError) in
+    public func oneOf(_ key: String, _ values: [String], nullable: Bool = true) throws(APIError) -> Field<String> {
+        try string(key, nullable: nullable).map { text throws(APIError) in
             try Validate.oneOf(text, values, param: param(key))
             return text
         }

@@ -32,10 +32,17 @@ public struct Usage: Sendable, Equatable {
         self.completionTokens = completionTokens
     }
 
-    public var totalTokens: Int { promptTokens + completionTokens }
+    public var totalTokens: Int { Self.saturating(promptTokens, completionTokens) }
 
+    /// Sums saturate: counts come from model servers, and an absurd one must not trap.
     public static func + (lhs: Usage, rhs: Usage) -> Usage {
-        Usage(promptTokens: lhs.promptTokens + rhs.promptTokens, completionTokens: lhs.completionTokens + rhs.completionTokens)
+        Usage(promptTokens: saturating(lhs.promptTokens, rhs.promptTokens),
+              completionTokens: saturating(lhs.completionTokens, rhs.completionTokens))
+    }
+
+    static func saturating(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 }
 

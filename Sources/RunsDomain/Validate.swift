@@ -107,113 +107,22 @@ public enum Validate {
         }
     }
 
-    /// Tool definitions (`code_interpreter`, `file_search`, `function`), at most `maxItems`.
-    public static func tools(_ field: Field<[JSONValue]>, param: String = "tools") throws(APIError) -> [JSONValue]? {
-        guard let items = field.value else { return field.isAbsent ? nil : [] }
-        var names = Set<String>()
-        for (index, item) in items.enumerated() {
-            let path = "\(param)[\(index)]"
-            guard case .object = item else { throw typeError(path, expected: "an object", got: item) }
-            let type = try string(item["type"] ?? .null, param: "\(path).type")
-            try oneOf(type, ["code_interpreter", "file_search", "function"], param: "\(path).type")
-            switch type {
-            case "function":
-                let tool = try RequestObject(item, path: path, allowed: ["type", "function"])
-                let function = try RequestObject(try tool.required("function"), path: "\(path).function",
-                                                 allowed: ["name", "description", "parameters", "strict"])
-                let name = try function.requiredString("name")
-                guard isFunctionName(name) else {
-                    throw .invalid(
-                        "Invalid '\(path).function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.",
-                        param: "\(path).function.name", code: "invalid_value")
-                }
-                guard names.insert(name).inserted else {
-                    throw .invalid("Invalid '\(param)': duplicate function name '\(name)'.", param: "\(path).function.name", code: "invalid_value")
-                }
-                _ = try function.string("description")
-                if case .value(let schema) = function.field("parameters") {
-                    guard case .object = schema else {
-                        throw typeError("\(path).function.parameters", expected: "an object", got: schema)
-                    }
-                }
-                _ = try function.bool("strict")
-            case "file_search":
-                let tool = try RequestObject(item, path: path, allowed: ["type", "file_search"])
-                if case .value(let options) = tool.field("file_search") {
-                    let search = try RequestObject(options, path: "\(path).file_search", allowed: ["max_num_results", "ranking_options"])
-                    _ = try search.integer("max_num_results", minimum: 1, maximum: 50)
-                    if case .value(let ranking) = search.field("ranking_options") {
-                        let rank = try RequestObject(ranking, path: "\(path).file_search.ranking_options", allowed: ["ranker", "score_threshold"])
-                        _ = try rank.oneOf("ranker", ["auto", "default_2024_08_21"])
-                        _ = try rank.number("score_threshold", in: 0...1)
-                    }
-                }
-            default:
-                _ = try RequestObject(item, path: path, allowed: ["type"])
-            }
-        }
-        return items
-    }
-
     /// `2` rather than `2.0`, as OpenAI prints limits.
     static func format(_ number: Double) -> String {
         number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
     }
 
-    static func isFunctionName(_ name: String) -> Bool {
+    /// `^[a-zA-Z0-9_-]{1,64}$`: a function name, and the form of every id Runnel makes, so a path
+    /// parameter that is not of it (a NUL, a space, a stray escape) names nothing.
+    public static func isIdentifier(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64 && name.utf8.allSatisfy { byte in
             (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 
-    /// `"auto"`, `{type: text}`, `{type: json_object}` or `{type: json_schema, json_schema: {name, …}}`.
-    public static func responseFormat(_ field: Field<JSONValue>, param: String = "response_format") throws(APIError) -> JSONValue? {
-        switch field {
-        case .absent: return nil
-        case .null: return "auto"
-        case .value(.string(let text)):
-            try oneOf(text, ["auto"], param: param)
-            return .string(text)
-        case .value(let value):
-            let format = try RequestObject(value, path: param, allowed: ["type", "json_schema"])
-            let type = try format.requiredString("type")
-            try oneOf(type, ["text", "json_object", "json_schema"], param: "\(param).type")
-            if type == "json_schema" {
-                let schema = try RequestObject(try format.required("json_schema"), path: "\(param).json_schema",
-                                               allowed: ["name", "description", "schema", "strict"])
-                _ = try schema.requiredString("name", maxLength: 64)
-                _ = try schema.string("description")
-                _ = try schema.bool("strict")
-            }
-            return value
-        }
-    }
-
-    /// `code_interpreter.file_ids` (≤ 20) and `file_search.vector_store_ids` (≤ 1), plus the
-    /// `vector_stores` helper when creating.
-    public static func toolResources(_ field: Field<JSONValue>, param: String = "tool_resources", allowVectorStores: Bool) throws(APIError) -> JSONValue? {
-        switch field {
-        case .absent: return nil
-        case .null: return .null
-        case .value(let value):
-            let resources = try RequestObject(value, path: param, allowed: ["code_interpreter", "file_search"])
-            if case .value(let interpreter) = resources.field("code_interpreter") {
-                let object = try RequestObject(interpreter, path: "\(param).code_interpreter", allowed: ["file_ids"])
-                try stringArray(object.array("file_ids", maxItems: 20), param: object.param("file_ids"))
-            }
-            if case .value(let search) = resources.field("file_search") {
-                let allowed = allowVectorStores ? ["vector_store_ids", "vector_stores"] : ["vector_store_ids"]
-                let object = try RequestObject(search, path: "\(param).file_search", allowed: allowed)
-                try stringArray(object.array("vector_store_ids", maxItems: 1), param: object.param("vector_store_ids"))
-                _ = try object.array("vector_stores", maxItems: 1)
-            }
-            return value
-        }
-    }
-
-    static func stringArray(_ field: Field<[JSONValue]>, param: String) throws(APIError) {
-        for (index, item) in (field.value ?? []).enumerated() {
+    static func stringArray(_ items: [JSONValue], param: String) throws(APIError) {
+        for (index, item) in items.enumerated() {
             _ = try string(item, param: "\(param)[\(index)]")
         }
     }

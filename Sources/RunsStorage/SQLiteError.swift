@@ -15,6 +15,12 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
     public var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
 
+    /// The disk (or the database's page limit) is full: nothing more can be written until space is freed.
+    public var isDiskFull: Bool { resultCode == SQLITE_FULL }
+
+    /// The operating system failed a read or write of the database files.
+    public var isIOError: Bool { resultCode == SQLITE_IOERR }
+
     init(connection: OpaquePointer?, code: Int32, sql: String? = nil) {
         resultCode = code & 0xFF
         extendedCode = connection.map { sqlite3_extended_errcode($0) } ?? code

@@ -39,7 +39,17 @@ public final class SQLiteStatement {
             case .null: code = sqlite3_bind_null(handle, index)
             case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
             case .real(let number): code = sqlite3_bind_double(handle, index, number)
-            case .text(let text): code = sqlite3_bind_text(handle, index, text, -1, transient)
+            case .text(let text):
+                // With its byte length, not -1: text may hold NUL characters, which -1 would cut at.
+                var text = text
+                code = text.withUTF8 { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { chars in
+                        guard let start = chars.baseAddress else {
+                            return sqlite3_bind_text64(handle, index, "", 0, transient, UInt8(SQLITE_UTF8))
+                        }
+                        return sqlite3_bind_text64(handle, index, start, UInt64(chars.count), transient, UInt8(SQLITE_UTF8))
+                    }
+                }
             }
             guard code == SQLITE_OK else { throw SQLiteError(connection: connection.handle, code: code, sql: sql) }
         }

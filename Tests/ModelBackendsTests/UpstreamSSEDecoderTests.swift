@@ -17,43 +17,37 @@ struct UpstreamSSEDecoderTests {
     ]
 
     @Test(arguments: zip(streams, expected))
-    func wholeAndByteByByteAgree(_ stream: String, _ expected: [UpstreamSSEDecoder.Event]) {
+    func wholeAndByteByByteAgree(_ stream: String, _ expected: [UpstreamSSEDecoder.Event]) throws {
         var whole = UpstreamSSEDecoder()
-        #expect(whole.feed(Array(stream.utf8)) == expected)
+        #expect(try whole.feed(Array(stream.utf8)) == expected)
         var bytewise = UpstreamSSEDecoder()
         var events: [UpstreamSSEDecoder.Event] = []
-        for byte in stream.utf8 { events += bytewise.feed([byte]) }
+        for byte in stream.utf8 { events += try bytewise.feed([byte]) }
         #expect(events == expected)
     }
 
-    @Test func echoBackendCountsWordsAndStopsAtTheBudget() async throws {
-        let backend = EchoBackend()
-        let request = ModelRequest(model: "m", messages: [["role": "user", "content": "one two three four"]], maxCompletionTokens: 2)
-        let collected = Collected()
-        let outcome = try await backend.generate(request) { collected.add($0) }
-        #expect(outcome.finishReason == .length)
-        #expect(outcome.usage.promptTokens == 4 && outcome.usage.completionTokens == 2)
-        #expect(collected.all == [.text("one "), .text("two ")])
+    @Test func anEndlessLineIsAFaultNotAnAllocation() throws {
+        var decoder = UpstreamSSEDecoder(maxLineBytes: 1024)
+        let piece = [UInt8](repeating: UInt8(ascii: "x"), count: 512)
+        _ = try decoder.feed(Array("data: ".utf8))
+        #expect(throws: UpstreamSSEDecoder.Fault.self) {
+            for _ in 0..<8 { _ = try decoder.feed(piece) }
+        }
     }
 
-    @Test func echoBackendCallsFunctions() async throws {
-        let backend = EchoBackend()
-        let tools: [JSONValueAlias] = [["type": "function", "function": ["name": "f"]], ["type": "function", "function": ["name": "g"]]]
-        let request = ModelRequest(model: "m", messages: [["role": "user", "content": "/call g {\"x\": 1}\n/call f"]], tools: tools)
-        let collected = Collected()
-        let outcome = try await backend.generate(request) { collected.add($0) }
-        #expect(outcome.finishReason == .toolCalls)
-        let starts = collected.all.compactMap { delta -> String? in
-            if case .toolCall(_, .some, let name?, _) = delta { return name }
-            return nil
+    @Test func anEventOfManyLinesIsBoundedToo() throws {
+        var decoder = UpstreamSSEDecoder(maxLineBytes: 1024, maxEventBytes: 4096)
+        let line = Array(("data: " + String(repeating: "y", count: 900) + "\n").utf8)
+        #expect(throws: UpstreamSSEDecoder.Fault.self) {
+            for _ in 0..<8 { _ = try decoder.feed(line) }
         }
-        #expect(starts == ["g", "f"])
-        let required = ModelRequest(model: "m", messages: [["role": "user", "content": "hi"]], tools: tools, toolChoice: "required")
-        let first = Collected()
-        _ = try await backend.generate(required) { first.add($0) }
-        guard case .toolCall(0, _, "f", "")? = first.all.first else {
-            Issue.record("expected a call of f, got \(first.all)")
-            return
+    }
+
+    @Test func bytesThatAreNotUTF8AreAFault() throws {
+        var decoder = UpstreamSSEDecoder()
+        #expect(throws: UpstreamSSEDecoder.Fault.self) {
+            _ = try decoder.feed(Array("data: {\"a\": \"".utf8) + [0xFF, 0xFE] + Array("\"}\n\n".utf8))
         }
     }
 }
+

@@ -13,11 +13,12 @@ final class EngineHarness: @unchecked Sendable {
     let engine: RunEngine
     let hub: RunEventHub
 
-    init(delayMilliseconds: Int = 0) throws {
+    init(delayMilliseconds: Int = 0, endingRetry: RetryPolicy = RetryPolicy()) throws {
         scratch = try ScratchDatabase("engine")
         ids = ObjectIDGenerator(clock: clock)
         engine = RunEngine(database: scratch.database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
-                           ids: ids, settings: RunEngineSettings(expirySeconds: 600), log: Logger(minimum: .error))
+                           ids: ids, settings: RunEngineSettings(expirySeconds: 600, endingRetry: endingRetry),
+                           log: Logger(minimum: .error))
         hub = engine.hub
     }
 
@@ -43,6 +44,15 @@ final class EngineHarness: @unchecked Sendable {
             try RunRepository(db, project: "p").insert(run, project: "p")
         }
         return run
+    }
+
+    /// Lets the database grow by no page: writes that need room fail with SQLITE_FULL, as on a
+    /// full disk. `nil` lifts the cap.
+    func capDatabase(_ capped: Bool) throws {
+        try database.writeNow { db in
+            let pages = capped ? try db.queryOne("PRAGMA page_count") { $0.int(0) } ?? 0 : 1 << 30
+            _ = try db.queryOne("PRAGMA max_page_count = \(pages)") { $0.int(0) }
+        }
     }
 
     func run(_ id: String) throws -> Run {
@@ -156,6 +166,59 @@ struct RunExecutorTests {
         harness.engine.enqueue(run.id)
         let done = try await harness.wait(run.id, for: [.incomplete])
         #expect(done.incompleteReason == "max_prompt_tokens")
+    }
+
+    static let longAnswer = (0..<3000).map { "word\($0)-" + String(repeating: "x", count: 30) }.joined(separator: " ")
+
+    @Test func anEndingThatCannotBeStoredIsRetriedAndStoredWhenRoomReturns() async throws {
+        let harness = try EngineHarness(endingRetry: RetryPolicy(initialDelaySeconds: 0.01, maxDelaySeconds: 0.05, giveUpSeconds: 5))
+        let run = try harness.queuedRun(Self.longAnswer)
+        try harness.capDatabase(true)
+        harness.engine.enqueue(run.id)
+        try await Task.sleep(nanoseconds: 400_000_000)
+        #expect(try harness.run(run.id).status == .inProgress, "still retrying its ending")
+        try harness.capDatabase(false)
+        let done = try await harness.wait(run.id, for: [.completed])
+        #expect(done.status == .completed)
+        #expect(try harness.messages(run).last?.content == [MessageInput.textPart(Self.longAnswer)])
+    }
+
+    @Test func anEndingThatStillCannotBeStoredEndsFailedAsSoonAsAWriteSucceeds() async throws {
+        let harness = try EngineHarness(endingRetry: RetryPolicy(initialDelaySeconds: 0.01, maxDelaySeconds: 0.05, giveUpSeconds: 5))
+        let run = try harness.queuedRun(Self.longAnswer)
+        try harness.capDatabase(true)
+        harness.engine.enqueue(run.id)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(try harness.run(run.id).status == .inProgress)
+        // The engine's clock moves on while the ending keeps failing; the smaller `failed` ending
+        // fits where the answer did not.
+        for _ in 0..<100 where try harness.run(run.id).status == .inProgress {
+            harness.clock.advance(milliseconds: 1_000)
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let failed = try harness.run(run.id)
+        #expect(failed.status == .failed && failed.lastError?.code == .serverError)
+        #expect(failed.lastError?.message.contains("disk is full") == true)
+        #expect(try harness.messages(run).last?.status == .incomplete)
+        try harness.capDatabase(false)
+    }
+
+    @Test func aRunCancelledMidStreamReportsTheTokensItUsed() async throws {
+        let harness = try EngineHarness(delayMilliseconds: 20)
+        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
+        harness.engine.enqueue(run.id)
+        _ = try await harness.wait(run.id, for: [.inProgress])
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let now = harness.clock.nowSeconds()
+        _ = try harness.database.writeNow { db in
+            try db.transaction { try RunTransitions.apply(.cancel, to: try RunRepository(db, project: "p").find(run.id)!, project: "p", db: db, now: now) }
+        }
+        harness.engine.stopExecution(run.id, .cancel)
+        let cancelled = try await harness.wait(run.id, for: [.cancelled])
+        let streamed = try harness.messages(run).last?.content.first?["text"]?["value"]?.stringValue ?? ""
+        #expect(cancelled.usage?.promptTokens == 200)
+        #expect(cancelled.usage?.completionTokens == TokenEstimate.count(streamed) && !streamed.isEmpty)
+        #expect(try harness.steps(run).first?.usage == cancelled.usage)
     }
 
     @Test func recoveryRequeuesQueuedAndFailsInterruptedRuns() async throws {

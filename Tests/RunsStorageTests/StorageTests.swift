@@ -177,3 +177,16 @@ struct RepositoryTests {
         #expect(read == assistant)
     }
 }
+
+struct TextStorageTests {
+    /// Text is bound with its byte length: a NUL inside is stored and read back, not a cut-off point.
+    @Test func textWithNULRoundTrips() throws {
+        let scratch = try TemporaryDatabase()
+        let database = scratch.database
+        let assistant = Assistant(id: "asst_nul", createdAt: 1, name: "a\u{0}b", model: "m\u{0}", instructions: "abc\u{0}def")
+        try database.writeNow { db in try AssistantRepository(db, project: "p").insert(assistant) }
+        let stored = try database.readNow { db in try AssistantRepository(db, project: "p").find("asst_nul") }
+        #expect(stored == assistant)
+        #expect(try database.readNow { db in try AssistantRepository(db, project: "p").find("asst_nul\u{0}garbage") } == nil)
+    }
+}
