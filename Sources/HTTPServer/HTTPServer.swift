@@ -23,6 +23,9 @@ final class HTTPServerCore: Sendable {
 
     /// Evictions decided but not yet carried out; each lets the count run one over the limit.
     static let maxEvictionsInFlight = 64
+    /// How long a connection must have been idle to be closed for a newcomer, so one accepted a
+    /// moment ago is not closed before its first request could be read.
+    static let evictableAfterNanoseconds: Int64 = 250_000_000
 
     let limits: ServerLimits
     let maxConnections: Int
@@ -59,11 +62,12 @@ final class HTTPServerCore: Sendable {
 
     /// The idle connection that has waited longest, marked busy so it is not picked twice.
     private static func claimLongestIdle(_ table: [ObjectIdentifier: HTTPConnection]) -> HTTPConnection? {
+        let cutoff = Int64(DispatchTime.now().uptimeNanoseconds) - evictableAfterNanoseconds
         while true {
             var oldest: (connection: HTTPConnection, since: Int64)?
             for connection in table.values {
                 let since = connection.idleSince.load(ordering: .relaxed)
-                if since > 0, since < oldest?.since ?? .max { oldest = (connection, since) }
+                if since > 0, since <= cutoff, since < oldest?.since ?? .max { oldest = (connection, since) }
             }
             guard let oldest else { return nil }
             if oldest.connection.idleSince.compareExchange(expected: oldest.since, desired: 0, ordering: .relaxed).exchanged {

@@ -45,7 +45,8 @@ enum ServeCommand {
             : EchoBackend(delayPerTokenMilliseconds: configuration.int("echo_delay_ms"))
         let engineSettings = RunEngineSettings(
             expirySeconds: configuration.int("run_expiry"), maxConcurrentRuns: configuration.int("max_concurrent_runs"),
-            pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"))
+            pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"),
+            maxQueuedRuns: configuration.int("max_queued_runs"))
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
                                             engineSettings: engineSettings, log: log)
         do {

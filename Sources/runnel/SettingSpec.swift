@@ -61,6 +61,8 @@ struct SettingSpec: Sendable {
         SettingSpec("echo_delay_ms", default: "0", .integer(0...60_000), help: "Echo backend: milliseconds between tokens."),
         SettingSpec("run_expiry", default: "600", .integer(1...86_400), help: "Seconds after creation an unfinished run expires."),
         SettingSpec("max_concurrent_runs", default: "64", .integer(1...100_000), help: "Runs executing at once; more wait queued."),
+        SettingSpec("max_queued_runs", default: "10000", .integer(1...10_000_000),
+                    help: "Runs waiting for an execution slot; past it, creating a run answers 429 with Retry-After."),
         SettingSpec("poll_hold", default: "2", .seconds, help: "Seconds a poll-helper GET of an unfinished run may wait for it to change."),
         SettingSpec("stream_keep_alive", default: "15", .seconds, help: "Seconds of silence after which a stream gets a keep-alive comment."),
         SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),

@@ -28,8 +28,9 @@ def runnel_binary() -> str:
 class Runnel:
     """One server process; `start` waits for its 'listening on' line to learn the port."""
 
-    def __init__(self, directory: Path, args=(), env=None, database=None):
+    def __init__(self, directory: Path, args=(), env=None, database=None, open_files=None):
         self.directory = directory
+        self.open_files = open_files
         self.database = database or directory / "runnel.sqlite"
         self.args = list(args)
         self.env = env or {}
@@ -42,7 +43,11 @@ class Runnel:
         env.update(self.env)
         command = [runnel_binary(), "serve", "--port", "0", "--database", str(self.database), *self.args]
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.directory)
+        def limit_open_files():
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.directory,
+                                        preexec_fn=limit_open_files if self.open_files else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = re.search(r"listening on http://[^ ]*:(\d+)", self.log_text())
@@ -90,7 +95,7 @@ def backend():
 def start_runnel(tmp_path, backend, request):
     started = []
 
-    def start(*args, env=None, database=None):
+    def start(*args, env=None, database=None, open_files=None):
         args = list(args)
         if backend == "openai" and "--backend" not in args:
             # The fake upstream follows the echo rules, so the same assertions hold.
@@ -101,7 +106,7 @@ def start_runnel(tmp_path, backend, request):
                 delay = int(args[index + 1])
                 del args[index:index + 2]
             args += ["--backend", "openai", "--backend-url", upstream.delayed_url(delay) if delay else upstream.url]
-        server = Runnel(tmp_path, args=args, env=env, database=database).start()
+        server = Runnel(tmp_path, args=args, env=env, database=database, open_files=open_files).start()
         started.append(server)
         return server
 

@@ -6,7 +6,8 @@ Rules (as the echo backend): answer with the last user message's text, one word 
 tool_choice `required` or a named function calls it with `{}`; after tool results, answer with
 the outputs one per line. Tokens are whitespace-separated words. `max_tokens` cuts the answer
 (finish_reason "length"). Extra, for failure tests: a last user message "fail 500" / "fail 429"
-answers that HTTP error. A URL prefix /delay/N waits N ms before each chunk.
+answers that HTTP error, and "hostile MODE" streams something no server should (see HOSTILE).
+A URL prefix /delay/N waits N ms before each chunk.
 """
 import json
 import random
@@ -63,6 +64,26 @@ def planned_calls(body):
     return calls if body.get("parallel_tool_calls", True) else calls[:1]
 
 
+# What a hostile or broken model server may send, by the mode named in "hostile MODE".
+HOSTILE = {
+    # Usage no counter can hold: a float far beyond Int64 and Int64's maximum itself.
+    "usage": lambda handler: handler.raw_events([
+        {"choices": [{"index": 0, "delta": {"content": "fine "}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": 1e20, "completion_tokens": 9223372036854775807}},
+    ]),
+    # A tool call whose index is no array position.
+    "tool-index": lambda handler: handler.raw_events([
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 1e20, "id": "call_x", "type": "function",
+                                                            "function": {"name": "f", "arguments": ""}}]}, "finish_reason": None}]},
+    ]),
+    # 64 MiB on one line, never ended.
+    "endless-line": lambda handler: handler.raw_bytes([b"data: "] + [b"x" * (1 << 20)] * 64),
+    # An event whose bytes are not UTF-8.
+    "utf8": lambda handler: handler.raw_bytes([b'data: {"choices": [{"index": 0, "delta": {"content": "\xff\xfe"}}]}\n\n']),
+}
+
+
 class FakeUpstream:
     def __init__(self):
         self.requests = []
@@ -103,6 +124,13 @@ class FakeUpstream:
                 if messages[-1]["role"] != "tool" and re.fullmatch(r"fail \d{3}", text):
                     status = int(text.split()[1])
                     return self.send_json(status, {"error": {"message": f"upstream says {status}", "type": "x", "code": None}})
+                hostile = re.fullmatch(r"hostile (\S+)", text)
+                if messages[-1]["role"] != "tool" and hostile:
+                    try:
+                        return HOSTILE[hostile.group(1)](self)
+                    except (BrokenPipeError, ConnectionResetError):
+                        record["aborted"] = True
+                        return
                 self.prompt = prompt_tokens(messages)
                 try:
                     calls = planned_calls(body)
@@ -147,6 +175,17 @@ class FakeUpstream:
                 data += "data: [DONE]\n\n"
                 raw = data.encode()
                 self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(raw), raw))
+                self.wfile.flush()
+
+            def raw_events(self, payloads):
+                self.raw_bytes([f"data: {json.dumps(p)}\n\n".encode() for p in payloads] + [b"data: [DONE]\n\n"])
+
+            def raw_bytes(self, pieces):
+                self.start_stream()
+                for piece in pieces:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
             def stream_text(self, text, limit):
