@@ -19,4 +19,4 @@ scripts/prove-runtime-image.sh
 echo "== SDK suite (openai Python SDK against .build/debug/runnel)"
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
-RUNNEL_BINARY="$PWD/.build/debug/runnel" .venv/bin/python -m pytest -q -p no:cacheprovider Tests/sdk
+RUNNEL_BINARY="$PWD/.build/debug/runnel" .venv/bin/python -m pytest -q -rs -p no:cacheprovider Tests/sdk
