@@ -1,0 +1,77 @@
+"""A contract fuzz: schemathesis generates requests from OpenAI's OpenAPI document for every
+operation Runnel implements and checks each answer: no server error, the documented status codes,
+content types and response schemas. Real objects are supplied, so operations on existing ids reach
+their logic instead of stopping at 404."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import contract_spec
+
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance"
+EXAMPLES_PER_OPERATION = 25
+
+
+def fixture_objects(client):
+    """An assistant with a function, a thread with a message and a finished run with its step, and
+    a thread whose run waits for tool outputs."""
+    function = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}
+    assistant = client.beta.assistants.create(model="gpt-4o", name="contract", tools=[function])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "hello contract"}])
+    message = client.beta.threads.messages.list(thread.id).data[0]
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    step = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id).data[0]
+    waiting = client.beta.threads.create(messages=[{"role": "user", "content": "/call lookup {}"}])
+    waiting_run = client.beta.threads.runs.create_and_poll(thread_id=waiting.id, assistant_id=assistant.id)
+    assert run.status == "completed" and waiting_run.status == "requires_action"
+    return {
+        "assistants": [assistant.id],
+        "threads": [thread.id, waiting.id],
+        "messages": [message.id],
+        "runs": [run.id, waiting_run.id],
+        "steps": [step.id],
+    }
+
+
+def config_toml(objects) -> str:
+    lines = []
+    for name, ids in objects.items():
+        lines += [f"[dictionaries.{name}]", "values = [" + ", ".join(f'"{i}"' for i in ids) + "]", ""]
+    lines.append("[parameters]")
+    bindings = {"path.assistant_id": "assistants", "body.assistant_id": "assistants", "path.thread_id": "threads",
+                "path.message_id": "messages", "path.run_id": "runs", "path.step_id": "steps"}
+    for key, dictionary in bindings.items():
+        lines.append(f'"{key}" = {{ dictionary = "{dictionary}", probability = 0.8 }}')
+    return "\n".join(lines) + "\n"
+
+
+def test_every_implemented_operation_honours_the_contract(start_runnel, tmp_path):
+    source = contract_spec.locate()
+    if source is None:
+        pytest.skip("OpenAI's OpenAPI document (shared/openai-openapi.yaml beside a parent of the repository, "
+                    "or RUNNEL_OPENAPI_SPEC) is not on this machine")
+    server = start_runnel()
+    objects = fixture_objects(server.client())
+    spec = tmp_path / "runnel-contract.yaml"
+    spec.write_text(yaml.safe_dump(contract_spec.implemented_document(source), sort_keys=False))
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(config_toml(objects))
+    seed = os.environ.get("RUNNEL_CONTRACT_SEED", "20261127")
+    command = [str(Path(sys.executable).parent / "st"), "--config-file", str(config), "--no-color", "run", str(spec),
+               "--url", server.base_url, "--checks", CHECKS, "--max-examples", str(EXAMPLES_PER_OPERATION),
+               "--phases", "examples,coverage,fuzzing,stateful", "--seed", seed, "--workers", "2",
+               "--suppress-health-check", "all", "--report", "junit", "--report-dir", str(tmp_path / "report")]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    summary = [line for line in output.splitlines() if "generated" in line or "passed" in line or "failed" in line]
+    print(f"schemathesis (seed {seed}, {EXAMPLES_PER_OPERATION} examples per operation) in {elapsed:.0f} s: "
+          + " | ".join(line.strip() for line in summary[-3:]))
+    assert result.returncode == 0, output[-20000:]
+    assert "Server error" not in output and server.process.poll() is None
