@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test from a fresh clone: the Swift unit tests, the proof of the Dockerfile's runtime
-# stage, then the Python suite that drives the real runnel binary through the official openai SDK
-# (installed into .venv/).
+# Runs every test from a fresh clone: the Swift unit tests, the libFuzzer harnesses (60 s each),
+# the proof of the Dockerfile's runtime stage, then the Python suite that drives the real runnel
+# binary through the official openai SDK (installed into .venv/), schemathesis included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ echo "== swift build"
 swift build
 echo "== swift test"
 swift test
+
+echo "== fuzzing: HTTP head and chunked decoder, JSON parser, upstream SSE decoder and chunks (60 s each)"
+scripts/fuzz.sh 60
 
 echo "== Dockerfile runtime stage, replayed in a debootstrapped Debian bookworm (no Docker engine needed)"
 scripts/prove-runtime-image.sh
