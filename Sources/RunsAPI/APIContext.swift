@@ -52,8 +52,11 @@ public struct APIContext: Sendable {
             query.limit = value
         }
         if let order = self.query("order") {
-            try Validate.oneOf(order, ["asc", "desc"], param: "order")
-            query.order = ListQuery.Order(rawValue: order)!
+            guard let parsed = ListQuery.Order(rawValue: order) else {
+                try Validate.oneOf(order, ["asc", "desc"], param: "order")
+                throw APIError.invalid("Invalid 'order'.", param: "order")
+            }
+            query.order = parsed
         }
         query.after = self.query("after").flatMap { $0.isEmpty ? nil : $0 }
         query.before = self.query("before").flatMap { $0.isEmpty ? nil : $0 }

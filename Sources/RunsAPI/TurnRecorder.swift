@@ -44,14 +44,13 @@ final class TurnRecorder: @unchecked Sendable {
         case .text(let piece):
             guard toolStep == nil, !piece.isEmpty else { return }
             try count(piece, tokens: TokenEstimate.count(piece))
-            if message == nil { try await stored { try await openMessage() } }
+            let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
-            engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: message!.id, text: piece, first: first))])
+            engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
             try count(arguments + (id ?? "") + (name ?? ""), tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
-            if toolStep == nil { try await stored { try await openToolStep() } }
-            let stepID = toolStep!.id
+            let stepID = if let toolStep { toolStep.id } else { try await stored { try await openToolStep() }.id }
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
@@ -75,9 +74,9 @@ final class TurnRecorder: @unchecked Sendable {
         completionTokenEstimate += tokens
     }
 
-    private func stored(_ write: () async throws -> Void) async throws {
+    private func stored<T>(_ write: () async throws -> T) async throws -> T {
         do {
-            try await write()
+            return try await write()
         } catch {
             throw StorageFailure(error: error)
         }
@@ -88,7 +87,8 @@ final class TurnRecorder: @unchecked Sendable {
 
     /// The step and message come into being (stored, then announced) with the first text, or
     /// before the ending of an answer with no text, so a finished run always has its message.
-    func openMessage() async throws {
+    @discardableResult
+    func openMessage() async throws -> Message {
         let (stepID, stepCreated) = engine.ids.make(.step)
         let (messageID, messageCreated) = engine.ids.make(.message)
         let step = RunStep(id: stepID, createdAt: stepCreated, runID: run.id, threadID: run.threadID,
@@ -108,9 +108,10 @@ final class TurnRecorder: @unchecked Sendable {
             RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire),
             RunEvent("thread.message.created", message.wire), RunEvent("thread.message.in_progress", message.wire),
         ])
+        return message
     }
 
-    private func openToolStep() async throws {
+    private func openToolStep() async throws -> RunStep {
         // A message written before the calls ends first: the SDKs stream one thing at a time.
         let closing = try await closeMessageBeforeTools()
         let (stepID, created) = engine.ids.make(.step)
@@ -120,6 +121,7 @@ final class TurnRecorder: @unchecked Sendable {
         try await engine.database.writing { db in try RunStepRepository(db).insert(step, project: project) }
         toolStep = step
         engine.publish(run.id, closing + [RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire)])
+        return step
     }
 
     private func closeMessageBeforeTools() async throws -> [RunEvent] {

@@ -16,8 +16,11 @@ public struct MessageInput: Sendable {
     public init(_ value: JSONValue, path: String = "") throws(APIError) {
         let body = try RequestObject(value, path: path, allowed: ["role", "content", "attachments", "metadata"])
         let role = try body.requiredString("role")
-        try Validate.oneOf(role, ["user", "assistant"], param: body.param("role"))
-        self.role = MessageRole(rawValue: role)!
+        guard let parsed = MessageRole(rawValue: role) else {
+            try Validate.oneOf(role, ["user", "assistant"], param: body.param("role"))
+            throw APIError.invalid("Invalid 'role'.", param: body.param("role"))
+        }
+        self.role = parsed
         content = try Self.content(try body.required("content"), param: body.param("content"))
         attachments = try Self.attachments(body.field("attachments"), param: body.param("attachments"))
         metadata = try Validate.metadata(body.field("metadata"), param: body.param("metadata")) ?? [:]

@@ -42,7 +42,9 @@ public enum Validate {
         let integer: Int
         switch value {
         case .integer(let whole): integer = whole
-        case .number(let double) where double == double.rounded() && abs(double) < 9e15: integer = Int(double)
+        case .number(let double) where abs(double) < 9e15:
+            guard let whole = Int(exactly: double) else { throw typeError(param, expected: "an integer", got: value) }
+            integer = whole
         default: throw typeError(param, expected: "an integer", got: value)
         }
         if let minimum, integer < minimum {
@@ -77,7 +79,7 @@ public enum Validate {
         guard values.contains(text) else {
             let listed = values.map { "'\($0)'" }
             let supported = listed.count > 1
-                ? listed.dropLast().joined(separator: ", ") + " and " + listed.last!
+                ? listed.dropLast().joined(separator: ", ") + " and " + (listed.last ?? "")
                 : listed.joined()
             throw .invalid("Invalid value: '\(text)'. Supported values are: \(supported).", param: param, code: "invalid_value")
         }
@@ -109,7 +111,7 @@ public enum Validate {
 
     /// `2` rather than `2.0`, as OpenAI prints limits.
     static func format(_ number: Double) -> String {
-        number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+        abs(number) < 1e15 ? Int(exactly: number).map(String.init) ?? String(number) : String(number)
     }
 
     /// `^[a-zA-Z0-9_-]{1,64}$`: a function name, and the form of every id Runnel makes, so a path

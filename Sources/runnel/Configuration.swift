@@ -97,7 +97,10 @@ struct Configuration {
             }
             return String(number)
         case .seconds:
-            guard let number = Double(raw), number > 0, number.isFinite else { throw bad("a positive number of seconds") }
+            // At most a year: durations become timer deadlines, which must not overflow.
+            guard let number = Double(raw), number > 0, number <= 31_536_000 else {
+                throw bad("a positive number of seconds, at most 31536000")
+            }
             return raw
         case .choice(let choices):
             guard let match = choices.first(where: { $0.lowercased() == raw.lowercased() }) else {
