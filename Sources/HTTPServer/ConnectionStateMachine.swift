@@ -181,20 +181,14 @@ struct ConnectionStateMachine: Equatable {
             inputWhilePausedSeen = false
         case .responseQueued(let now):
             guard phase == .handling else { return Actions() }
-            if !keepsConnection { closeAfterFlush = true }
-            phase = .reading
-            lastProgress = now
-            actions.processInput = !closeAfterFlush
+            actions.processInput = finishExchange(at: now)
         case .streamStarted(let keep):
             guard phase == .handling else { return Actions() }
             keepAlive = keepAlive && keep
             phase = .streaming
         case .streamFinished(let now):
             guard phase == .streaming else { return Actions() }
-            if !keepsConnection { closeAfterFlush = true }
-            phase = .reading
-            lastProgress = now
-            actions.processInput = !closeAfterFlush
+            actions.processInput = finishExchange(at: now)
         case .outputBlocked(let progressAt):
             if let progressAt { lastProgress = progressAt }
             outputPending = true
@@ -236,6 +230,15 @@ struct ConnectionStateMachine: Equatable {
         }
         settle(into: &actions)
         return actions
+    }
+
+    /// The answer is queued: back to reading, unless it was the last. Returns whether buffered
+    /// input (a pipelined request) should be decoded now.
+    private mutating func finishExchange(at now: Int64) -> Bool {
+        if !keepsConnection { closeAfterFlush = true }
+        phase = .reading
+        lastProgress = now
+        return !closeAfterFlush
     }
 
     private mutating func close() -> Actions {

@@ -18,32 +18,34 @@ enum ErrorResponses {
             return envelope(status: 400, type: "invalid_request_error",
                             message: "We could not parse the JSON body of your request: \(error.message). The API expects a JSON object.",
                             param: nil, code: "invalid_json")
-        case let error as SQLiteError where error.isBusy:
-            log.warning("request \(requestID): database busy: \(error)")
-            var response = envelope(status: 503, type: "server_error",
-                                    message: "The database is busy; please retry.", param: nil, code: nil)
-            response.headers.add("retry-after", "1")
-            return response
-        case let error as SQLiteError where error.isDiskFull:
-            log.error("request \(requestID): the disk is full: \(error)")
-            var response = envelope(status: 507, type: "server_error",
-                                    message: "The server's disk is full, so nothing was stored. Reads still work; retry once space has been freed.",
-                                    param: nil, code: "insufficient_storage")
-            response.headers.add("retry-after", "5")
-            return response
-        case let error as SQLiteError where error.isIOError:
-            log.error("request \(requestID): database I/O error: \(error)")
-            var response = envelope(status: 503, type: "server_error",
-                                    message: "The database could not be written (an I/O error); nothing was stored. Retry later.",
-                                    param: nil, code: nil)
-            response.headers.add("retry-after", "5")
-            return response
+        case let error as SQLiteError where error.isBusy || error.isDiskFull || error.isIOError:
+            return storageUnavailable(error, requestID: requestID, log: log)
         default:
             log.error("request \(requestID) failed: \(error)")
             return envelope(status: 500, type: "server_error",
                             message: "The server had an error while processing your request (request id \(requestID)).",
                             param: nil, code: nil)
         }
+    }
+
+    /// A database that cannot take the request now (busy, out of disk, failing I/O): nothing was
+    /// stored, and the client may retry.
+    static func storageUnavailable(_ error: SQLiteError, requestID: String, log: Logger) -> HTTPResponse {
+        let (status, message, code, retryAfter): (Int, String, String?, String)
+        if error.isBusy {
+            log.warning("request \(requestID): database busy: \(error)")
+            (status, message, code, retryAfter) = (503, "The database is busy; please retry.", nil, "1")
+        } else if error.isDiskFull {
+            log.error("request \(requestID): the disk is full: \(error)")
+            (status, message, code, retryAfter) = (507, "The server's disk is full, so nothing was stored. Reads still work; retry once space has been freed.",
+                                                   "insufficient_storage", "5")
+        } else {
+            log.error("request \(requestID): database I/O error: \(error)")
+            (status, message, code, retryAfter) = (503, "The database could not be written (an I/O error); nothing was stored. Retry later.", nil, "5")
+        }
+        var response = envelope(status: status, type: "server_error", message: message, param: nil, code: code)
+        response.headers.add("retry-after", retryAfter)
+        return response
     }
 
     static func envelope(status: Int, type: String, message: String, param: String?, code: String?) -> HTTPResponse {

@@ -55,6 +55,19 @@ final class EngineHarness: @unchecked Sendable {
         }
     }
 
+    /// What `POST …/cancel` does: the run goes to cancelling and its model call is stopped.
+    @discardableResult
+    func cancel(_ run: Run) throws -> Run {
+        let now = clock.nowSeconds()
+        let applied = try database.writeNow { db in
+            try db.transaction {
+                try RunTransitions.apply(.cancel, to: try RunRepository(db, project: "p").find(run.id) ?? run, project: "p", db: db, now: now)
+            }
+        }
+        engine.stopExecution(run.id, .cancel)
+        return applied.run
+    }
+
     func run(_ id: String) throws -> Run {
         try database.readNow { db in try RunRepository(db, project: "p").find(id)! }
     }
@@ -113,11 +126,7 @@ struct RunExecutorTests {
     }
 
     @Test func expiryStopsARunThatIsStillGenerating() async throws {
-        let harness = try EngineHarness(delayMilliseconds: 20)
-        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
-        harness.engine.enqueue(run.id)
-        _ = try await harness.wait(run.id, for: [.inProgress])
-        try await Task.sleep(nanoseconds: 200_000_000)
+        let (harness, run) = try await Self.generatingRun()
         harness.clock.advance(milliseconds: 601_000)
         harness.engine.sweepExpired()
         let expired = try await harness.wait(run.id, for: [.expired])
@@ -134,12 +143,7 @@ struct RunExecutorTests {
         harness.engine.enqueue(run.id)
         _ = try await harness.wait(run.id, for: [.inProgress])
         try await Task.sleep(nanoseconds: 200_000_000)
-        let now = harness.clock.nowSeconds()
-        let cancelling = try harness.database.writeNow { db in
-            try db.transaction { try RunTransitions.apply(.cancel, to: try RunRepository(db, project: "p").find(run.id)!, project: "p", db: db, now: now) }
-        }
-        #expect(cancelling.run.status == .cancelling)
-        harness.engine.stopExecution(run.id, .cancel)
+        #expect(try harness.cancel(run).status == .cancelling)
         let cancelled = try await harness.wait(run.id, for: [.cancelled])
         #expect(cancelled.status == .cancelled && cancelled.cancelledAt != nil)
         let message = try #require(try harness.messages(run).last)
@@ -168,15 +172,31 @@ struct RunExecutorTests {
         #expect(done.incompleteReason == "max_prompt_tokens")
     }
 
+    /// A run of 200 words at 20 ms a word, some way into its answer.
+    static func generatingRun() async throws -> (EngineHarness, Run) {
+        let harness = try EngineHarness(delayMilliseconds: 20)
+        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
+        harness.engine.enqueue(run.id)
+        _ = try await harness.wait(run.id, for: [.inProgress])
+        try await Task.sleep(nanoseconds: 200_000_000)
+        return (harness, run)
+    }
+
     static let longAnswer = (0..<3000).map { "word\($0)-" + String(repeating: "x", count: 30) }.joined(separator: " ")
 
-    @Test func anEndingThatCannotBeStoredIsRetriedAndStoredWhenRoomReturns() async throws {
+    /// A run whose answer cannot be stored: the database may not grow while it executes.
+    func runOnAFullDatabase() async throws -> (EngineHarness, Run) {
         let harness = try EngineHarness(endingRetry: RetryPolicy(initialDelaySeconds: 0.01, maxDelaySeconds: 0.05, giveUpSeconds: 5))
         let run = try harness.queuedRun(Self.longAnswer)
         try harness.capDatabase(true)
         harness.engine.enqueue(run.id)
-        try await Task.sleep(nanoseconds: 400_000_000)
+        try await Task.sleep(nanoseconds: 300_000_000)
         #expect(try harness.run(run.id).status == .inProgress, "still retrying its ending")
+        return (harness, run)
+    }
+
+    @Test func anEndingThatCannotBeStoredIsRetriedAndStoredWhenRoomReturns() async throws {
+        let (harness, run) = try await runOnAFullDatabase()
         try harness.capDatabase(false)
         let done = try await harness.wait(run.id, for: [.completed])
         #expect(done.status == .completed)
@@ -184,12 +204,7 @@ struct RunExecutorTests {
     }
 
     @Test func anEndingThatStillCannotBeStoredEndsFailedAsSoonAsAWriteSucceeds() async throws {
-        let harness = try EngineHarness(endingRetry: RetryPolicy(initialDelaySeconds: 0.01, maxDelaySeconds: 0.05, giveUpSeconds: 5))
-        let run = try harness.queuedRun(Self.longAnswer)
-        try harness.capDatabase(true)
-        harness.engine.enqueue(run.id)
-        try await Task.sleep(nanoseconds: 300_000_000)
-        #expect(try harness.run(run.id).status == .inProgress)
+        let (harness, run) = try await runOnAFullDatabase()
         // The engine's clock moves on while the ending keeps failing; the smaller `failed` ending
         // fits where the answer did not.
         for _ in 0..<100 where try harness.run(run.id).status == .inProgress {
@@ -204,16 +219,8 @@ struct RunExecutorTests {
     }
 
     @Test func aRunCancelledMidStreamReportsTheTokensItUsed() async throws {
-        let harness = try EngineHarness(delayMilliseconds: 20)
-        let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
-        harness.engine.enqueue(run.id)
-        _ = try await harness.wait(run.id, for: [.inProgress])
-        try await Task.sleep(nanoseconds: 200_000_000)
-        let now = harness.clock.nowSeconds()
-        _ = try harness.database.writeNow { db in
-            try db.transaction { try RunTransitions.apply(.cancel, to: try RunRepository(db, project: "p").find(run.id)!, project: "p", db: db, now: now) }
-        }
-        harness.engine.stopExecution(run.id, .cancel)
+        let (harness, run) = try await Self.generatingRun()
+        try harness.cancel(run)
         let cancelled = try await harness.wait(run.id, for: [.cancelled])
         let streamed = try harness.messages(run).last?.content.first?["text"]?["value"]?.stringValue ?? ""
         #expect(cancelled.usage?.promptTokens == 200)
