@@ -178,7 +178,7 @@ final class HTTPConnection: @unchecked Sendable {
     /// Holds the body in the server-wide budget; past it the client is told to come back later.
     private func reserveBody(_ total: Int) -> Bool {
         guard total > reservedBodyBytes else { return true }
-        guard server.reserveBodyBytes(total - reservedBodyBytes) else {
+        guard server.reserveBodyBytes(total - reservedBodyBytes, forBodyOf: total) else {
             var response = server.errorResponse(503, "The server is receiving too many request bodies at once; retry shortly.")
             response.headers.add("retry-after", "1")
             respondAndClose(response)

@@ -88,13 +88,18 @@ final class HTTPServerCore: Sendable {
 
     var allConnections: [HTTPConnection] { connections.withLock { Array($0.table.values) } }
 
-    /// Takes `count` bytes from the budget of bodies in memory. A body is always admitted when
-    /// nothing else is in flight, so a single request up to the body limit always fits.
-    func reserveBodyBytes(_ count: Int) -> Bool {
+    /// Bodies above this size may not take the last quarter of the budget, so a few clients that
+    /// announce large bodies and send them slowly cannot shut out small requests.
+    static let smallBodyBytes = 64 * 1024
+
+    /// Takes `count` bytes from the budget of bodies in memory for a body of `total` bytes. A body
+    /// is always admitted when nothing else is in flight, so one request up to the body limit fits.
+    func reserveBodyBytes(_ count: Int, forBodyOf total: Int) -> Bool {
+        let ceiling = total <= Self.smallBodyBytes ? limits.maxInflightBodyBytes : limits.maxInflightBodyBytes / 4 * 3
         var current = inflightBodyBytes.load(ordering: .relaxed)
         while true {
             let (next, overflow) = current.addingReportingOverflow(count)
-            if overflow || (current > 0 && next > limits.maxInflightBodyBytes) { return false }
+            if overflow || (current > 0 && next > ceiling) { return false }
             let (exchanged, original) = inflightBodyBytes.compareExchange(expected: current, desired: next, ordering: .relaxed)
             if exchanged { return true }
             current = original

@@ -80,6 +80,18 @@ final class EngineHarness: @unchecked Sendable {
         try database.readNow { db in try RunStepRepository(db).all(runID: run.id) }
     }
 
+    /// Waits (in real time, bounded) until the run has written a few words of its answer.
+    func waitForAnswer(_ run: Run, seconds: Double = 10) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let answer = try messages(run).last, answer.role == .assistant {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                return
+            }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+
     /// Waits (in real time, bounded) for the run to reach a status.
     /// Suspends rather than blocks: the engine's tasks need the same cooperative threads.
     func wait(_ id: String, for statuses: Set<RunStatus>, seconds: Double = 5) async throws -> Run {
@@ -141,8 +153,7 @@ struct RunExecutorTests {
         let events = EventLog()
         _ = harness.hub.subscribe(run.id) { events.add($0.name) }
         harness.engine.enqueue(run.id)
-        _ = try await harness.wait(run.id, for: [.inProgress])
-        try await Task.sleep(nanoseconds: 200_000_000)
+        try await harness.waitForAnswer(run)
         #expect(try harness.cancel(run).status == .cancelling)
         let cancelled = try await harness.wait(run.id, for: [.cancelled])
         #expect(cancelled.status == .cancelled && cancelled.cancelledAt != nil)
@@ -177,8 +188,7 @@ struct RunExecutorTests {
         let harness = try EngineHarness(delayMilliseconds: 20)
         let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
         harness.engine.enqueue(run.id)
-        _ = try await harness.wait(run.id, for: [.inProgress])
-        try await Task.sleep(nanoseconds: 200_000_000)
+        try await harness.waitForAnswer(run)
         return (harness, run)
     }
 
