@@ -28,7 +28,9 @@ public enum HTTPHeadParser {
         }
         guard let end = findHeadEnd(bytes, from: max(scanFrom, start)) else {
             scanFrom = max(start, bytes.count - 3)
-            if bytes.count - start > maxHeaderBytes {
+            // Too large only once no terminator can still complete a head within the limit: its
+            // CRLFCRLF may begin in the last three bytes, which a whole feed would have seen.
+            if bytes.count - start > maxHeaderBytes + 3 {
                 return .invalid(HTTPParseError(431, "Request header section too large."))
             }
             return .needMoreData

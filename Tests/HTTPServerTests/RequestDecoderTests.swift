@@ -101,6 +101,12 @@ let decoderCases: [DecoderCase] = [
                 input: "POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", expected: [.failure(413)]),
     DecoderCase(name: "chunked body over the limit", input: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n",
                 expected: [.failure(413)]),
+    // Found by the fuzzer: byte by byte, a head of exactly the limit was refused before its CRLFCRLF arrived.
+    DecoderCase(name: "header section exactly at the limit",
+                input: "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 493) + "\r\n\r\n",
+                expected: [.request(method: "GET", target: "/", body: "")]),
+    DecoderCase(name: "header section one byte over the limit",
+                input: "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 494) + "\r\n\r\n", expected: [.failure(431)]),
     DecoderCase(name: "header section over the limit",
                 input: "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 600) + "\r\n\r\n", expected: [.failure(431)]),
     DecoderCase(name: "endless header without terminator",

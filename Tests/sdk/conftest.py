@@ -85,6 +85,22 @@ class Runnel:
         return self.process.returncode
 
 
+_MEASURED = []
+
+
+@pytest.fixture
+def report():
+    """Records a measured figure; every one is printed in the run's summary, so CI shows them."""
+    return _MEASURED.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MEASURED:
+        terminalreporter.section("measured")
+        for line in _MEASURED:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def backend():
     """The model backend servers start with; the runs suites run once per backend."""

@@ -36,6 +36,23 @@ ADDED_RESPONSES = {
 STREAMING_REQUESTS = ["CreateRunRequest", "CreateThreadAndRunRequest", "SubmitToolOutputsRunRequest"]
 
 
+def honour_nullable(node):
+    """The document is OpenAPI 3.1, where `nullable` is not a keyword, yet some schemas still say
+    `nullable: true` (3.0 style); they are rewritten as "this or null" so null answers are allowed."""
+    if isinstance(node, list):
+        return [honour_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    if any(part == {"nullable": True} for part in node.get("allOf", [])):
+        node["allOf"] = [part for part in node["allOf"] if part != {"nullable": True}]
+        node["nullable"] = True
+    node = {key: honour_nullable(value) for key, value in node.items()}
+    if node.pop("nullable", False) is True:
+        return {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
 def locate() -> Path | None:
     explicit = os.environ.get("RUNNEL_OPENAPI_SPEC")
     if explicit:
@@ -64,7 +81,7 @@ def implemented_document(source: Path) -> dict:
         schemas[schema_name]["properties"][field] = {"anyOf": [schemas[schema_name]["properties"][field], {"type": "null"}]}
     for schema_name in STREAMING_REQUESTS:
         schemas[schema_name]["properties"]["stream"] = {"anyOf": [{"type": "boolean", "enum": [False]}, {"type": "null"}]}
-    filtered = copy.deepcopy(document)
-    filtered["paths"] = paths
+    filtered = honour_nullable(copy.deepcopy(document))
+    filtered["paths"] = honour_nullable(paths)
     filtered["servers"] = [{"url": "/v1"}]
     return filtered

@@ -92,7 +92,7 @@ def integrity(database):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def test_kill_9_at_random_moments_loses_no_acknowledged_write(tmp_path, start_runnel):
+def test_kill_9_at_random_moments_loses_no_acknowledged_write(tmp_path, start_runnel, report):
     seed = int(os.environ.get("RUNNEL_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     database = tmp_path / "crash.sqlite"
@@ -130,7 +130,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write(tmp_path, start_ru
 
     # Once more, everything from every round.
     checked, lost, unfinished = verify(server.base_url, everything)
-    print(f"crash safety (seed {seed}): {ROUNDS} rounds of kill -9, {checked} acknowledged writes checked "
+    report(f"crash safety (seed {seed}): {ROUNDS} rounds of kill -9, {checked} acknowledged writes checked "
           f"({len(everything.threads)} threads, {len(everything.messages)} messages, {len(everything.runs)} runs), lost: {len(lost)}; "
           f"{killed_unfinished} runs were cut off unfinished, {len(unfinished)} still unfinished after recovery")
     assert not lost, f"seed {seed}: {lost[:10]}"

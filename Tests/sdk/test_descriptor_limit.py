@@ -19,7 +19,7 @@ def open_stream(server, assistant_id):
     return sock
 
 
-def test_more_streams_than_descriptors(start_runnel):
+def test_more_streams_than_descriptors(start_runnel, report):
     server = start_runnel("--echo-delay-ms", "100", open_files=OPEN_FILES)
     lowered = re.search(r"connection limit lowered from 10000 to (\d+)", server.log_text())
     assert lowered, server.log_text()
@@ -39,7 +39,7 @@ def test_more_streams_than_descriptors(start_runnel):
             assert response.status == 200 and response.body.endswith(b"event: done\ndata: [DONE]\n\n")
             assert b"event: thread.run.completed" in response.body
             completed += 1
-    print(f"{len(streams)} streams against {OPEN_FILES} descriptors (connection limit {limit}): "
+    report(f"{len(streams)} streams against {OPEN_FILES} descriptors (connection limit {limit}): "
           f"{completed} completed, {refused} refused with 503")
     assert completed + refused == len(streams)
     # The SDK client that made the assistant holds one connection of the limit.

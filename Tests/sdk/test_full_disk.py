@@ -37,7 +37,7 @@ def fill(directory):
     return filler
 
 
-def test_a_full_disk_refuses_writes_keeps_reads_and_fails_the_running_run(start_runnel, small_disk):
+def test_a_full_disk_refuses_writes_keeps_reads_and_fails_the_running_run(start_runnel, small_disk, report):
     server = start_runnel("--echo-delay-ms", "2", database=small_disk / "runnel.sqlite")
     client = server.client()
     assistant = client.beta.assistants.create(model="m")
@@ -59,7 +59,6 @@ def test_a_full_disk_refuses_writes_keeps_reads_and_fails_the_running_run(start_
             refused = error
             break
     assert refused is not None, "300 writes of 100 kB were all stored on a full 16 MiB disk"
-    print(f"first refused write: {attempt + 1}; answered {refused.status_code}: {refused.message}")
     assert refused.status_code == 507
     assert refused.body["type"] == "server_error" and "disk is full" in refused.body["message"]
     assert set(refused.body) == {"message", "type", "param", "code"}
@@ -76,6 +75,8 @@ def test_a_full_disk_refuses_writes_keeps_reads_and_fails_the_running_run(start_
     assert ended.status == "failed" and ended.last_error.code == "server_error"
     assert "disk is full" in ended.last_error.message
     assert client.beta.threads.messages.list(thread.id, limit=1).data[0].status == "incomplete"
+    report(f"full disk: write {attempt + 1} refused with {refused.status_code}; the running run was {stuck.status} "
+           f"while the disk was full and ended {ended.status} once space was freed")
     # Writes resume, runs included.
     fresh = client.beta.threads.create(messages=[{"role": "user", "content": "room again"}])
     assert client.beta.threads.runs.create_and_poll(thread_id=fresh.id, assistant_id=assistant.id).status == "completed"

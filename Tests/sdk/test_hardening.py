@@ -24,7 +24,7 @@ def stream_request(body: dict) -> bytes:
             b"Content-Length: %d\r\n\r\n" % len(payload)) + payload
 
 
-def test_bytes_sent_down_an_open_stream_are_not_buffered(start_runnel):
+def test_bytes_sent_down_an_open_stream_are_not_buffered(start_runnel, report):
     server = start_runnel("--echo-delay-ms", "20")
     client = server.client()
     assistant = client.beta.assistants.create(model="m")
@@ -63,7 +63,7 @@ def test_bytes_sent_down_an_open_stream_are_not_buffered(start_runnel):
             pass
     grown = rss_bytes(server) - before
     reader.join(timeout=30)
-    print(f"junk accepted by the kernel before the server stopped reading: {sent >> 20} MiB of 256; RSS grew {grown >> 20} MiB")
+    report(f"junk accepted by the kernel before the server stopped reading: {sent >> 20} MiB of 256; RSS grew {grown >> 20} MiB")
     assert grown < 64 << 20
     assert sent < offered, "the server read everything it was sent while it was answering"
     # The stream itself was never disturbed, and the junk is refused once the answer is out.
@@ -72,14 +72,14 @@ def test_bytes_sent_down_an_open_stream_are_not_buffered(start_runnel):
     assert client.beta.assistants.retrieve(assistant.id).id == assistant.id
 
 
-def test_a_hundred_thousand_metadata_keys_are_refused_in_linear_time(runnel):
+def test_a_hundred_thousand_metadata_keys_are_refused_in_linear_time(runnel, report):
     keys = ",".join(f'"key{i}":"v"' for i in range(100_000))
     body = ('{"model":"gpt-4o","metadata":{' + keys + '}}').encode()
     with runnel.connect(timeout=30) as sock:
         started = time.monotonic()
         response = request(sock, "POST", "/v1/assistants", body, {"Content-Type": "application/json"})
         elapsed = time.monotonic() - started
-    print(f"{len(body)} bytes, 100,000 keys: answered {response.status} in {elapsed * 1000:.0f} ms")
+    report(f"{len(body)} bytes, 100,000 keys: answered {response.status} in {elapsed * 1000:.0f} ms")
     assert response.status == 400 and response.json()["error"]["code"] == "object_above_max_properties"
     assert elapsed < 1.0
 
