@@ -157,7 +157,8 @@ final class HTTPConnection: @unchecked Sendable {
             case .needMoreData:
                 guard reserveBody(decoder.bodyBytesInProgress) else { return }
                 let held: ConnectionStateMachine.Input = decoder.isReadingHead ? .head : (decoder.hasPartialRequest ? .body : .none)
-                perform(.awaitingInput(held, now: Self.now))
+                // Only the start of a head is timed; otherwise the clock need not be read.
+                perform(.awaitingInput(held, now: held == .head ? Self.now : machine.lastProgress))
                 if machine.closeAfterFlush { flush() }
                 return
             case .failure(let error):
@@ -203,8 +204,9 @@ final class HTTPConnection: @unchecked Sendable {
         if response.headers["x-request-id"] == nil { response.headers.add("x-request-id", requestID) }
         enqueue(response.serialized(version: exchange.version, keepAlive: machine.keepsConnection, includeBody: !exchange.isHead))
         self.exchange = nil
-        let decodeNext = apply(machine.handle(.responseQueued(now: Self.now)))
-        flush()
+        let now = Self.now
+        let decodeNext = apply(machine.handle(.responseQueued(now: now)))
+        flush(at: now)
         if decodeNext { processInput() }
     }
 
@@ -253,8 +255,9 @@ final class HTTPConnection: @unchecked Sendable {
         if exchange.version == .http1_1 { enqueue(Array("0\r\n\r\n".utf8)) }
         self.exchange = nil
         exchange.writer?.markClosed()
-        let decodeNext = apply(machine.handle(.streamFinished(now: Self.now)))
-        flush()
+        let now = Self.now
+        let decodeNext = apply(machine.handle(.streamFinished(now: now)))
+        flush(at: now)
         if decodeNext { processInput() }
     }
 
@@ -287,7 +290,8 @@ final class HTTPConnection: @unchecked Sendable {
         outbound.append(contentsOf: bytes)
     }
 
-    private func flush() {
+    /// - Parameter now: the time, when the caller has just read it.
+    private func flush(at now: Int64? = nil) {
         guard !machine.isClosed else { return }
         var progressed = false
         while outboundOffset < outbound.count {
@@ -300,14 +304,14 @@ final class HTTPConnection: @unchecked Sendable {
             } else if sent < 0 && errno == EINTR {
                 continue
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                perform(.outputBlocked(progressAt: progressed ? Self.now : nil))
+                perform(.outputBlocked(progressAt: progressed ? now ?? Self.now : nil))
                 return
             } else {
                 perform(.failed)
                 return
             }
         }
-        perform(.outputFlushed(progressAt: progressed ? Self.now : nil))
+        perform(.outputFlushed(progressAt: progressed ? now ?? Self.now : nil))
     }
 
     // MARK: Time limits

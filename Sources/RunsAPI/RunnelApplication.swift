@@ -89,6 +89,7 @@ public final class RunnelApplication: Sendable {
     /// The first path id that no object can have (a NUL, a space, a stray escape): it is answered
     /// 404 like any unknown id, before it reaches a query.
     static func malformedID(in parameters: [String: String]) -> (noun: String, id: String)? {
+        if parameters.values.allSatisfy(Validate.isIdentifier) { return nil }
         for (name, noun) in idParameters {
             if let value = parameters[name], !Validate.isIdentifier(value) { return (noun, value) }
         }

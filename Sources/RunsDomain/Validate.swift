@@ -117,10 +117,18 @@ public enum Validate {
     /// `^[a-zA-Z0-9_-]{1,64}$`: a function name, and the form of every id Runnel makes, so a path
     /// parameter that is not of it (a NUL, a space, a stray escape) names nothing.
     public static func isIdentifier(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64 && name.utf8.allSatisfy { byte in
-            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        var length = 0
+        for byte in name.utf8 {
+            length += 1
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "_"), UInt8(ascii: "-"):
+                if length > 64 { return false }
+            default:
+                return false
+            }
         }
+        return length > 0
     }
 
     static func stringArray(_ items: [JSONValue], param: String) throws(APIError) {
