@@ -82,7 +82,7 @@ def test_every_implemented_operation_honours_the_contract(start_runnel, tmp_path
                "--phases", "examples,coverage,fuzzing,stateful", "--seed", seed, "--workers", "2",
                "--suppress-health-check", "all", "--report", "junit", "--report-dir", str(tmp_path / "report")]
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     cases = next((line.strip() for line in output.splitlines() if " generated, " in line), "no test cases reported")
