@@ -109,8 +109,6 @@ final class HTTPServerCore: Sendable {
     func releaseBodyBytes(_ count: Int) {
         inflightBodyBytes.subtract(count, ordering: .relaxed)
     }
-
-    var bodyBytesInFlight: Int { inflightBodyBytes.load(ordering: .relaxed) }
 }
 
 /// An HTTP/1.1 server on non-blocking sockets. Connections are spread over a few serial I/O
@@ -118,10 +116,8 @@ final class HTTPServerCore: Sendable {
 public final class HTTPServer: Sendable {
     public let port: Int
     public let host: String
-    /// The connection limit in force: the configured one, or less when the descriptor limit
-    /// would not hold that many next to the server's own descriptors.
-    public let maxConnections: Int
-    /// Why `maxConnections` is below the configured limit, for the log; nil when it is not.
+    /// Why the connection limit in force is below the configured one (the descriptor limit would
+    /// not hold that many next to the server's own descriptors), for the log; nil when it is not.
     public let connectionLimitNotice: String?
     private let core: HTTPServerCore
     private let loops: [EventLoop]
@@ -138,13 +134,10 @@ public final class HTTPServer: Sendable {
     ) throws {
         let descriptors = Socket.raiseDescriptorLimit()
         let ceiling = max(1, descriptors - limits.reservedDescriptors - HTTPServerCore.maxEvictionsInFlight)
-        if limits.maxConnections > ceiling {
-            maxConnections = ceiling
-            connectionLimitNotice = "connection limit lowered from \(limits.maxConnections) to \(ceiling): the process may open \(descriptors) files, and \(descriptors - ceiling) stay reserved for the database, upstream calls and the runtime (raise `ulimit -n` to serve more)"
-        } else {
-            maxConnections = limits.maxConnections
-            connectionLimitNotice = nil
-        }
+        let maxConnections = min(limits.maxConnections, ceiling)
+        connectionLimitNotice = limits.maxConnections > ceiling
+            ? "connection limit lowered from \(limits.maxConnections) to \(ceiling): the process may open \(descriptors) files, and \(descriptors - ceiling) stay reserved for the database, upstream calls and the runtime (raise `ulimit -n` to serve more)"
+            : nil
         let (fd, boundPort) = try Socket.listen(host: host, port: port, backlog: 4096)
         self.listener = fd
         self.port = boundPort

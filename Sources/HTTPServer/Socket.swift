@@ -79,7 +79,6 @@ enum Socket {
 
     /// Raises the open-file limit to the hard limit, since every connection is a descriptor, and
     /// returns the limit in force.
-    @discardableResult
     static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }

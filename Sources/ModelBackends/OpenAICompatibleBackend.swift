@@ -43,7 +43,7 @@ public struct OpenAICompatibleBackend: ModelBackend {
                 }
                 for event in events {
                     if event.data.hasPrefix("[DONE]") { continue }
-                    guard let chunk = try? JSONValue.parse(Array(event.data.utf8)) else {
+                    guard let chunk = try? JSONValue.parse(event.data) else {
                         throw BackendError(.serverError, "The model server sent a stream event that is not JSON: \(event.data.prefix(200))")
                     }
                     if let error = chunk["error"], !error.isNull {

@@ -67,26 +67,29 @@ struct RunExecutor {
         let result = await call.result
         if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
         if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
-        // What the call cost so far, for endings that come before the model could report it.
-        let partial = used + Usage(promptTokens: request.messages.reduce(0) { $0 + TokenEstimate.count(message: $1) },
-                                   completionTokens: recorder.completionTokenEstimate)
-        await settle(command(for: result, run: run, used: used, partial: partial, recorder: recorder), recorder: recorder)
+        await settle(command(for: result, run: run, request: request, used: used, recorder: recorder), recorder: recorder)
     }
 
     /// What the model call's result means for the run.
-    private func command(for result: Result<ModelOutcome, any Error>, run: Run, used: Usage, partial: Usage,
+    private func command(for result: Result<ModelOutcome, any Error>, run: Run, request: ModelRequest, used: Usage,
                          recorder: TurnRecorder) -> RunCommand {
+        // What the call cost so far by the token estimate, for endings that come before the model
+        // could report its usage.
+        func estimatedCallUsage() -> Usage {
+            Usage(promptTokens: request.messages.reduce(0) { $0 + TokenEstimate.count(message: $1) },
+                  completionTokens: recorder.completionTokenEstimate)
+        }
         switch control.reason {
         case .cancel:
-            recorder.callUsage = Usage(promptTokens: partial.promptTokens - used.promptTokens,
-                                       completionTokens: partial.completionTokens - used.completionTokens)
-            return .finishCancelling(usage: partial)
+            let call = estimatedCallUsage()
+            recorder.callUsage = call
+            return .finishCancelling(usage: used + call)
         case .expire: return .expire
         case nil: break
         }
         switch result {
         case .failure(let error as BackendError):
-            return .fail(error.error, usage: recorder.isEmpty ? used : partial)
+            return .fail(error.error, usage: recorder.isEmpty ? used : used + estimatedCallUsage())
         case .failure(is CancellationError):
             return .fail(RunError(.serverError, "The model call was cancelled."), usage: used)
         case .failure(let error):
@@ -117,7 +120,7 @@ struct RunExecutor {
         var attempt = 0
         var ending = (command: command, pending: recorder?.pendingWrites())
         var fallenBack = false
-        let firstFailure = engine.clock.nowMilliseconds()
+        let started = engine.clock.nowMilliseconds()
         while true {
             do {
                 try await store(ending.command, pending: ending.pending)
@@ -130,7 +133,7 @@ struct RunExecutor {
                     engine.log.warning("run \(runID): stopping with its ending unstored; recovery settles it at the next start")
                     return
                 }
-                let waited = Double(engine.clock.nowMilliseconds() - firstFailure) / 1000
+                let waited = Double(engine.clock.nowMilliseconds() - started) / 1000
                 if !fallenBack, waited >= policy.giveUpSeconds {
                     fallenBack = true
                     let error = RunError(.serverError, Self.storageFailure(error))

@@ -43,13 +43,14 @@ final class TurnRecorder: @unchecked Sendable {
         switch delta {
         case .text(let piece):
             guard toolStep == nil, !piece.isEmpty else { return }
-            try count(piece, tokens: TokenEstimate.count(piece))
+            try count(bytes: piece.utf8.count, tokens: TokenEstimate.count(piece))
             let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
             engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
-            try count(arguments + (id ?? "") + (name ?? ""), tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
+            try count(bytes: arguments.utf8.count + (id?.utf8.count ?? 0) + (name?.utf8.count ?? 0),
+                      tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
             let stepID = if let toolStep { toolStep.id } else { try await stored { try await openToolStep() }.id }
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
@@ -66,8 +67,8 @@ final class TurnRecorder: @unchecked Sendable {
         }
     }
 
-    private func count(_ piece: String, tokens: Int) throws(BackendError) {
-        answerBytes += piece.utf8.count
+    private func count(bytes: Int, tokens: Int) throws(BackendError) {
+        answerBytes += bytes
         guard answerBytes <= Self.maxAnswerBytes else {
             throw BackendError(.serverError, "The model server's answer grew past \(Self.maxAnswerBytes) bytes; it was stopped there.")
         }

@@ -75,11 +75,14 @@ public struct RequestObject {
     /// A field whose schema does not allow `null` (most nested ones): absent or a value. A
     /// stored `null` would break every later read of the object, so it is refused.
     public func nonNull(_ key: String, expected: String) throws(APIError) -> JSONValue? {
-        switch field(key) {
-        case .absent: return nil
-        case .null: throw Validate.typeError(param(key), expected: expected, got: .null)
-        case .value(let value): return value
-        }
+        try checked(key, nullable: false, expected: expected).value
+    }
+
+    /// A nested object kept whole (a JSON schema, a chunking strategy): absent, or an object.
+    public func object(_ key: String) throws(APIError) -> JSONValue? {
+        guard let value = try nonNull(key, expected: "an object") else { return nil }
+        guard case .object = value else { throw Validate.typeError(param(key), expected: "an object", got: value) }
+        return value
     }
 
     /// - Parameter nullable: whether the schema allows `null` here (left out means "keep" and

@@ -41,9 +41,7 @@ extension Validate {
                 param: "\(path).function.name", code: "invalid_value")
         }
         _ = try function.string("description", nullable: false)
-        if let schema = try function.nonNull("parameters", expected: "an object") {
-            guard case .object = schema else { throw typeError(function.param("parameters"), expected: "an object", got: schema) }
-        }
+        _ = try function.object("parameters")
         _ = try function.bool("strict")
         return name
     }
@@ -84,9 +82,7 @@ extension Validate {
                                                allowed: ["name", "description", "schema", "strict"])
                 _ = try schema.requiredString("name", maxLength: 64)
                 _ = try schema.string("description", nullable: false)
-                if let body = try schema.nonNull("schema", expected: "an object") {
-                    guard case .object = body else { throw typeError(schema.param("schema"), expected: "an object", got: body) }
-                }
+                _ = try schema.object("schema")
                 _ = try schema.bool("strict")
             } else if format.field("json_schema").isAbsent == false {
                 throw .invalid("Unknown parameter: '\(param).json_schema'.", param: "\(param).json_schema", code: "unknown_parameter")
@@ -116,9 +112,7 @@ extension Validate {
                     let path = "\(object.param("vector_stores"))[\(index)]"
                     let helper = try RequestObject(store, path: path, allowed: ["file_ids", "chunking_strategy", "metadata"])
                     try stringArray(helper.array("file_ids", maxItems: 10_000, nullable: false).value ?? [], param: helper.param("file_ids"))
-                    if let strategy = try helper.nonNull("chunking_strategy", expected: "an object") {
-                        guard case .object = strategy else { throw typeError(helper.param("chunking_strategy"), expected: "an object", got: strategy) }
-                    }
+                    _ = try helper.object("chunking_strategy")
                     _ = try metadata(helper.field("metadata"), param: helper.param("metadata"))
                 }
             }

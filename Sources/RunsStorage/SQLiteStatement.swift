@@ -41,15 +41,7 @@ public final class SQLiteStatement {
             case .real(let number): code = sqlite3_bind_double(handle, index, number)
             case .text(let text):
                 // With its byte length, not -1: text may hold NUL characters, which -1 would cut at.
-                var text = text
-                code = text.withUTF8 { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) { chars in
-                        guard let start = chars.baseAddress else {
-                            return sqlite3_bind_text64(handle, index, "", 0, transient, UInt8(SQLITE_UTF8))
-                        }
-                        return sqlite3_bind_text64(handle, index, start, UInt64(chars.count), transient, UInt8(SQLITE_UTF8))
-                    }
-                }
+                code = sqlite3_bind_text64(handle, index, text, UInt64(text.utf8.count), transient, UInt8(SQLITE_UTF8))
             }
             guard code == SQLITE_OK else { throw SQLiteError(connection: connection.handle, code: code, sql: sql) }
         }
