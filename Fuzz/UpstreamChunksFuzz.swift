@@ -9,7 +9,7 @@ public func fuzzUpstreamChunks(_ data: UnsafePointer<UInt8>, _ count: Int) -> CI
     var chunks = ChatCompletionChunks()
     guard let events = try? decoder.feed(UnsafeBufferPointer(start: data, count: count)) else { return 0 }
     for event in events {
-        guard let chunk = try? JSONValue.parse(Array(event.data.utf8)), let deltas = try? chunks.read(chunk) else { continue }
+        guard let chunk = try? JSONValue.parse(event.data), let deltas = try? chunks.read(chunk) else { continue }
         for case .toolCall(let index, _, _, _) in deltas where !(0..<ChatCompletionChunks.maxToolCalls).contains(index) {
             fatalError("tool call index \(index) escaped its bounds")
         }

@@ -8,18 +8,20 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 out=.build-fuzz
 mkdir -p "$out/modules" "$out/artifacts" "$out/logs"
-flags=(-sanitize=fuzzer,address -parse-as-library -O -use-ld=lld)
+instrumented=(-sanitize=fuzzer,address -parse-as-library -O)
+flags=("${instrumented[@]}" -use-ld=lld)
 
 echo "building the harnesses"
 # RunsDomain as a module of its own, instrumented, for the harnesses that import it.
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name RunsDomain -emit-module \
+swiftc "${instrumented[@]}" -module-name RunsDomain -emit-module \
     -emit-module-path "$out/modules/RunsDomain.swiftmodule" -emit-library -static -o "$out/libRunsDomain.a" \
     Sources/RunsDomain/*.swift
 http=(HTTPRequestDecoder HTTPHeadParser ChunkedBodyDecoder HTTPHeaders HTTPParseError HTTPRequest)
-swiftc "${flags[@]}" -module-name HTTPRequestFuzz Fuzz/HTTPRequestFuzz.swift \
+swiftc "${flags[@]}" -module-name HTTPRequestFuzz Fuzz/HTTPRequestFuzz.swift Fuzz/SplitFeeding.swift \
     $(printf 'Sources/HTTPServer/%s.swift ' "${http[@]}") -o "$out/fuzz-http-request"
 swiftc "${flags[@]}" -module-name JSONFuzz -I "$out/modules" Fuzz/JSONFuzz.swift "$out/libRunsDomain.a" -o "$out/fuzz-json"
-swiftc "${flags[@]}" -module-name UpstreamSSEFuzz Fuzz/UpstreamSSEFuzz.swift Sources/ModelBackends/UpstreamSSEDecoder.swift \
+swiftc "${flags[@]}" -module-name UpstreamSSEFuzz Fuzz/UpstreamSSEFuzz.swift Fuzz/SplitFeeding.swift \
+    Sources/ModelBackends/UpstreamSSEDecoder.swift \
     -o "$out/fuzz-upstream-sse"
 swiftc "${flags[@]}" -module-name UpstreamChunksFuzz -I "$out/modules" Fuzz/UpstreamChunksFuzz.swift \
     Sources/ModelBackends/UpstreamSSEDecoder.swift Sources/ModelBackends/ChatCompletionChunks.swift \

@@ -4,7 +4,6 @@ The document is read where the project keeps it (`shared/openai-openapi.yaml` be
 the repository, or `RUNNEL_OPENAPI_SPEC`), never copied into the repository. Every change made to
 it here is listed by name below, with the reason: nothing else is relaxed.
 """
-import copy
 import os
 from pathlib import Path
 
@@ -81,7 +80,6 @@ def implemented_document(source: Path) -> dict:
         schemas[schema_name]["properties"][field] = {"anyOf": [schemas[schema_name]["properties"][field], {"type": "null"}]}
     for schema_name in STREAMING_REQUESTS:
         schemas[schema_name]["properties"]["stream"] = {"anyOf": [{"type": "boolean", "enum": [False]}, {"type": "null"}]}
-    filtered = honour_nullable(copy.deepcopy(document))
-    filtered["paths"] = honour_nullable(paths)
-    filtered["servers"] = [{"url": "/v1"}]
-    return filtered
+    document["paths"] = paths
+    document["servers"] = [{"url": "/v1"}]
+    return honour_nullable(document)

@@ -57,7 +57,8 @@ def test_every_implemented_operation_honours_the_contract(start_runnel, tmp_path
     server = start_runnel()
     objects = fixture_objects(server.client())
     spec = tmp_path / "runnel-contract.yaml"
-    spec.write_text(yaml.safe_dump(contract_spec.implemented_document(source), sort_keys=False))
+    document = contract_spec.implemented_document(source)
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
     config = tmp_path / "schemathesis.toml"
     config.write_text(config_toml(objects))
     seed = os.environ.get("RUNNEL_CONTRACT_SEED", "20261127")
@@ -87,6 +88,6 @@ def test_every_implemented_operation_honours_the_contract(start_runnel, tmp_path
     output = result.stdout + result.stderr
     cases = next((line.strip() for line in output.splitlines() if " generated, " in line), "no test cases reported")
     report(f"schemathesis (seed {seed}, up to {EXAMPLES_PER_OPERATION} examples per operation and phase, "
-           f"{len(contract_spec.implemented_document(source)['paths'])} paths) in {elapsed:.0f} s: {cases}")
+           f"{len(document['paths'])} paths) in {elapsed:.0f} s: {cases}")
     assert result.returncode == 0, output[-20000:]
     assert "Server error" not in output and server.process.poll() is None

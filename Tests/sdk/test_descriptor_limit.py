@@ -2,7 +2,6 @@
 idle keep-alive connections make room, busy ones are answered 503, and nothing aborts."""
 import json
 import re
-import socket
 import time
 
 from http_raw import read_response, request
