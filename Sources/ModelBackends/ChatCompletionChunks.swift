@@ -28,7 +28,7 @@ struct ChatCompletionChunks {
             for call in delta["tool_calls"]?.arrayValue ?? [] {
                 sawToolCalls = true
                 guard let index = Self.exactInteger(call["index"] ?? 0), (0..<Self.maxToolCalls).contains(index) else {
-                    throw Self.fault("a tool call index of \((call["index"] ?? .null).jsonText), not a whole number from 0 to \(Self.maxToolCalls - 1)")
+                    throw Self.fault("a tool call index of \(Self.shown(call["index"] ?? .null)), not a whole number from 0 to \(Self.maxToolCalls - 1)")
                 }
                 deltas.append(.toolCall(
                     index: index, id: call["id"]?.stringValue,
@@ -45,7 +45,7 @@ struct ChatCompletionChunks {
     static func count(_ value: JSONValue?, _ field: String) throws(BackendError) -> Int {
         guard let value, !value.isNull else { return 0 }
         guard let count = exactInteger(value), (0...maxTokenCount).contains(count) else {
-            throw fault("\(field) of \(value.jsonText), not a whole number of tokens from 0 to \(maxTokenCount)")
+            throw fault("\(field) of \(shown(value)), not a whole number of tokens from 0 to \(maxTokenCount)")
         }
         return count
     }
@@ -56,6 +56,11 @@ struct ChatCompletionChunks {
         case .number(let number): Int(exactly: number)
         default: nil
         }
+    }
+
+    /// A value as the fault message quotes it: short, since the message is stored as the run's error.
+    static func shown(_ value: JSONValue) -> String {
+        String(value.jsonText.prefix(80))
     }
 
     static func fault(_ what: String) -> BackendError {

@@ -176,7 +176,8 @@ final class StreamingTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
     static func statusError(_ status: Int, body: [UInt8], url: URL?) -> BackendError {
         let detail = (try? JSONValue.parse(body))?["error"]?["message"]?.stringValue
             ?? String(decoding: body.prefix(300), as: UTF8.self)
-        let message = "The model server at \(url?.absoluteString ?? "?") answered HTTP \(status): \(detail)"
+        // Bounded: an error body of up to 64 KiB must not become a 64 KiB `last_error`.
+        let message = "The model server at \(url?.absoluteString ?? "?") answered HTTP \(status): \(detail.prefix(500))"
         return BackendError(status == 429 ? .rateLimitExceeded : .serverError, message)
     }
 }
