@@ -23,6 +23,11 @@ let package = Package(
             path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgres",
+            path: "Sources/CPostgres",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(name: "CEpoll"),
         .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
         .target(name: "RunsDomain", swiftSettings: strictSettings),
@@ -34,31 +39,45 @@ let package = Package(
         ),
         .target(
             name: "RunsStorage",
-            dependencies: ["CSQLite", "RunsDomain"],
+            dependencies: [
+                "CSQLite", "CPostgres", "RunsDomain",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings,
             plugins: ["EmbedMigrations"]
         ),
         .target(name: "ModelBackends", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
+        .target(name: "RunsWire", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .target(
-            name: "RunsAPI",
+            name: "RunsEngine",
             dependencies: [
-                "HTTPServer", "RunsDomain", "RunsStorage", "ModelBackends",
+                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "RunsAPI",
+            dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage", "ModelBackends"],
+            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
-        .testTarget(name: "RunsStorageTests", dependencies: ["RunsStorage", "RunsDomain"], swiftSettings: strictSettings),
+        .target(name: "StoreTestSupport", dependencies: ["RunsStorage"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RunsStorageTests",
+            dependencies: ["RunsStorage", "RunsDomain", "StoreTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ModelBackendsTests", dependencies: ["ModelBackends", "RunsDomain", "HTTPServer"], swiftSettings: strictSettings),
         .testTarget(
             name: "RunsAPITests",
-            dependencies: ["RunsAPI", "HTTPServer", "RunsStorage", "RunsDomain"],
+            dependencies: ["RunsAPI", "RunsEngine", "RunsWire", "HTTPServer", "RunsStorage", "RunsDomain", "StoreTestSupport"],
             swiftSettings: strictSettings
         ),
     ],

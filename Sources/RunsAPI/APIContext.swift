@@ -1,5 +1,7 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 
 /// Everything a handler needs about one request, already authenticated.
 public struct APIContext: Sendable {

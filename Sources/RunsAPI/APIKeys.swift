@@ -1,4 +1,6 @@
 import RunsDomain
+import RunsEngine
+import RunsWire
 
 /// Maps bearer keys to projects. With no keys configured every request belongs to one project.
 public struct APIKeys: Sendable {

@@ -1,5 +1,7 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 enum AssistantsEndpoints: EndpointGroup {
@@ -15,7 +17,7 @@ enum AssistantsEndpoints: EndpointGroup {
                          "metadata", "temperature", "top_p", "response_format"]
     static let reasoningEfforts = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
-    static func create(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func create(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: fields)
         let (id, createdAt) = context.services.ids.make(.assistant)
         var assistant = Assistant(id: id, createdAt: createdAt, model: try body.requiredString("model"))
@@ -24,7 +26,7 @@ enum AssistantsEndpoints: EndpointGroup {
         return assistant.wire
     }
 
-    static func modify(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: fields)
         let repository = AssistantRepository(db, project: context.project)
         guard var assistant = try repository.find(context.parameter("assistant_id")) else {
@@ -52,7 +54,7 @@ enum AssistantsEndpoints: EndpointGroup {
         if let format = try Validate.responseFormat(body.field("response_format")) { assistant.responseFormat = format }
     }
 
-    static func retrieve(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func retrieve(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let id = context.parameter("assistant_id")
         guard let assistant = try AssistantRepository(db, project: context.project).find(id) else {
             throw APIError.notFound("assistant", id)
@@ -60,12 +62,12 @@ enum AssistantsEndpoints: EndpointGroup {
         return assistant.wire
     }
 
-    static func list(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func list(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let page = try AssistantRepository(db, project: context.project).list(try context.listQuery())
         return Wire.list(page, \.wire, id: \.id)
     }
 
-    static func delete(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func delete(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let id = context.parameter("assistant_id")
         guard try AssistantRepository(db, project: context.project).delete(id) else {
             throw APIError.notFound("assistant", id)

@@ -1,5 +1,7 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 /// The one place that turns failures into responses, always in OpenAI's envelope
@@ -18,7 +20,7 @@ enum ErrorResponses {
             return envelope(status: 400, type: "invalid_request_error",
                             message: "We could not parse the JSON body of your request: \(error.message). The API expects a JSON object.",
                             param: nil, code: "invalid_json")
-        case let error as SQLiteError where error.isBusy || error.isDiskFull || error.isIOError:
+        case let error as any StorageConditionError where error.condition != nil:
             return storageUnavailable(error, requestID: requestID, log: log)
         default:
             log.error("request \(requestID) failed: \(error)")
@@ -30,21 +32,21 @@ enum ErrorResponses {
 
     /// A database that cannot take the request now (busy, out of disk, failing I/O): nothing was
     /// stored, and the client may retry.
-    static func storageUnavailable(_ error: SQLiteError, requestID: String, log: Logger) -> HTTPResponse {
-        let (status, message, code, retryAfter): (Int, String, String?, String)
-        if error.isBusy {
-            log.warning("request \(requestID): database busy: \(error)")
-            (status, message, code, retryAfter) = (503, "The database is busy; please retry.", nil, "1")
-        } else if error.isDiskFull {
+    static func storageUnavailable(_ error: any StorageConditionError, requestID: String, log: Logger) -> HTTPResponse {
+        let (status, message, code, retryAfter): (Int, String, String?, Int)
+        switch error.condition {
+        case .full:
             log.error("request \(requestID): the disk is full: \(error)")
             (status, message, code, retryAfter) = (507, "The server's disk is full, so nothing was stored. Reads still work; retry once space has been freed.",
-                                                   "insufficient_storage", "5")
-        } else {
-            log.error("request \(requestID): database I/O error: \(error)")
-            (status, message, code, retryAfter) = (503, "The database could not be written (an I/O error); nothing was stored. Retry later.", nil, "5")
+                                                   "insufficient_storage", 5)
+        case .unavailable(let text, let seconds)?:
+            log.warning("request \(requestID): database unavailable: \(error)")
+            (status, message, code, retryAfter) = (503, text, nil, seconds)
+        case nil:
+            (status, message, code, retryAfter) = (503, "The database is unavailable; retry later.", nil, 5)
         }
         var response = envelope(status: status, type: "server_error", message: message, param: nil, code: code)
-        response.headers.add("retry-after", retryAfter)
+        response.headers.add("retry-after", String(retryAfter))
         return response
     }
 

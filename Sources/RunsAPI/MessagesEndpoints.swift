@@ -1,5 +1,7 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 enum MessagesEndpoints: EndpointGroup {
@@ -17,7 +19,7 @@ enum MessagesEndpoints: EndpointGroup {
                        role: input.role, content: input.content, attachments: input.attachments, metadata: input.metadata)
     }
 
-    static func create(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func create(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let input = try MessageInput(try context.body())
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
@@ -28,7 +30,7 @@ enum MessagesEndpoints: EndpointGroup {
         return message.wire
     }
 
-    static func list(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func list(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let query = try context.listQuery()
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         let runID = context.query("run_id").flatMap { $0.isEmpty ? nil : $0 }
@@ -36,11 +38,11 @@ enum MessagesEndpoints: EndpointGroup {
         return Wire.list(page, \.wire, id: \.id)
     }
 
-    static func retrieve(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func retrieve(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         try existing(context, db).wire
     }
 
-    static func modify(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["metadata"])
         var message = try existing(context, db)
         if let metadata = try Validate.metadata(body.field("metadata")) { message.metadata = metadata }
@@ -48,14 +50,14 @@ enum MessagesEndpoints: EndpointGroup {
         return message.wire
     }
 
-    static func delete(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func delete(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let message = try existing(context, db)
         _ = try MessageRepository(db, project: context.project).delete(message.id, threadID: message.threadID)
         return Wire.deleted(message.id, object: "thread.message.deleted")
     }
 
     /// The message in its thread; a missing thread is reported as such, like OpenAI does.
-    static func existing(_ context: APIContext, _ db: SQLiteConnection) throws -> Message {
+    static func existing(_ context: APIContext, _ db: any SQLSession) throws -> Message {
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         let id = context.parameter("message_id")
         guard let message = try MessageRepository(db, project: context.project).find(id, threadID: thread.id) else {

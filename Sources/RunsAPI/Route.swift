@@ -1,12 +1,14 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 /// How a route runs: on a read connection, on the writer (one at a time), or by itself
 /// (streams, health) answering through the responder.
 public enum Route: Sendable {
-    case read(@Sendable (APIContext, SQLiteConnection) throws -> JSONValue)
-    case write(@Sendable (APIContext, SQLiteConnection) throws -> JSONValue)
+    case read(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
+    case write(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case custom(@Sendable (APIContext, HTTPResponder) -> Void)
     /// Answered without authentication.
     case open(@Sendable (HTTPRequest) -> HTTPResponse)

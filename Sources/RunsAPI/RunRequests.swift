@@ -1,4 +1,6 @@
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 /// Reads the bodies of create-run and create-thread-and-run into a run to store.
@@ -75,7 +77,7 @@ enum RunRequests {
             reasoningEffort: settings.reasoningEffort ?? assistant.reasoningEffort)
     }
 
-    static func assistant(_ id: String, context: APIContext, db: SQLiteConnection) throws -> Assistant {
+    static func assistant(_ id: String, context: APIContext, db: any SQLSession) throws -> Assistant {
         guard let assistant = try AssistantRepository(db, project: context.project).find(id) else {
             throw APIError.notFound("assistant", id)
         }

@@ -2,13 +2,15 @@ import Dispatch
 import HTTPServer
 import ModelBackends
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 /// The composition root: routes every request to its endpoint, authenticates it, runs it on
 /// the right database queue and answers in OpenAI's shapes.
 public final class RunnelApplication: Sendable {
     private let router: Router<Route>
-    private let database: Database
+    private let database: any Store
     private let keys: APIKeys
     private let services: Services
     private let log: Logger
@@ -16,7 +18,7 @@ public final class RunnelApplication: Sendable {
     /// Bodies larger than this are parsed off the database queues first.
     static let largeBody = 256 * 1024
 
-    public init(database: Database, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
+    public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger) {
         self.database = database
         self.keys = keys

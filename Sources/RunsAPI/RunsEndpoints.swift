@@ -1,6 +1,8 @@
 import Dispatch
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 enum RunsEndpoints {
@@ -49,7 +51,7 @@ enum RunsEndpoints {
                 }
                 try RunRepository(db, project: context.project).insert(run, project: context.project)
             }
-            return Outcome(run: run, events: [RunEvent("thread.run.created", run.wire), RunEvent("thread.run.queued", run.wire)],
+            return Outcome(run: run, events: [.run(created: run), .run(run)],
                            stream: settings.stream, enqueue: true)
         }, completion: { answer($0, context, responder, engine) })
     }
@@ -71,8 +73,7 @@ enum RunsEndpoints {
                 let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                                   expirySeconds: engine.settings.expirySeconds)
                 try RunRepository(db, project: context.project).insert(run, project: context.project)
-                return Outcome(run: run, events: [RunEvent("thread.created", thread.wire), RunEvent("thread.run.created", run.wire),
-                                                  RunEvent("thread.run.queued", run.wire)],
+                return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)],
                                stream: settings.stream, enqueue: true)
             }
         }, completion: { answer($0, context, responder, engine) })
@@ -110,7 +111,7 @@ enum RunsEndpoints {
                     }
                     step.close(.completed, at: now)
                     try steps.update(step)
-                    events.append(RunEvent("thread.run.step.completed", step.wire))
+                    events.append(.step(step))
                 }
                 let applied = try RunTransitions.apply(.submitToolOutputs, to: run, project: context.project, db: db, now: now)
                 return Outcome(run: applied.run, events: events + applied.events, stream: stream, enqueue: true)
@@ -192,14 +193,14 @@ enum RunsEndpoints {
         })
     }
 
-    static func list(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func list(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let query = try context.listQuery()
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         let page = try RunRepository(db, project: context.project).list(threadID: thread.id, query)
         return Wire.list(page, \.wire, id: \.id)
     }
 
-    static func modify(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["metadata"])
         return try db.transaction {
             var run = try existingRun(context, db)
@@ -214,7 +215,7 @@ enum RunsEndpoints {
         }
     }
 
-    static func listSteps(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func listSteps(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         try checkInclude(context)
         let query = try context.listQuery()
         let run = try existingRun(context, db)
@@ -222,7 +223,7 @@ enum RunsEndpoints {
         return Wire.list(page, \.wire, id: \.id)
     }
 
-    static func retrieveStep(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func retrieveStep(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         try checkInclude(context)
         let run = try existingRun(context, db)
         let id = context.parameter("step_id")
@@ -231,7 +232,7 @@ enum RunsEndpoints {
     }
 
     /// The run in its thread, in the caller's project; a missing thread is reported as such.
-    static func existingRun(_ context: APIContext, _ db: SQLiteConnection) throws -> Run {
+    static func existingRun(_ context: APIContext, _ db: any SQLSession) throws -> Run {
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         let id = context.parameter("run_id")
         guard let run = try RunRepository(db, project: context.project).find(id, threadID: thread.id) else {

@@ -1,6 +1,8 @@
 import Dispatch
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import Synchronization
 
 /// A Server-Sent Events response: `event:`/`data:` frames, comment keep-alives during silences,

@@ -1,5 +1,7 @@
 import HTTPServer
 import RunsDomain
+import RunsEngine
+import RunsWire
 import RunsStorage
 
 enum ThreadsEndpoints: EndpointGroup {
@@ -10,17 +12,17 @@ enum ThreadsEndpoints: EndpointGroup {
         router.add("DELETE", "/threads/:thread_id", .write(delete))
     }
 
-    static func create(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func create(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["messages", "tool_resources", "metadata"])
         let thread = try ThreadCreation.create(from: body, context: context, db: db)
         return thread.wire
     }
 
-    static func retrieve(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func retrieve(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db).wire
     }
 
-    static func modify(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["tool_resources", "metadata"])
         var thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
@@ -31,7 +33,7 @@ enum ThreadsEndpoints: EndpointGroup {
         return thread.wire
     }
 
-    static func delete(_ context: APIContext, _ db: SQLiteConnection) throws -> JSONValue {
+    static func delete(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let id = context.parameter("thread_id")
         guard try ThreadRepository(db, project: context.project).delete(id) else {
             throw APIError.notFound("thread", id)
@@ -44,7 +46,7 @@ enum ThreadsEndpoints: EndpointGroup {
 enum ThreadCreation {
     /// Validates everything first, then writes the thread and its messages in one transaction.
     /// - Parameter inTransaction: the caller already holds a transaction (create-thread-and-run).
-    static func create(from body: RequestObject, context: APIContext, db: SQLiteConnection,
+    static func create(from body: RequestObject, context: APIContext, db: any SQLSession,
                        inTransaction: Bool = false) throws -> ChatThread {
         var inputs: [MessageInput] = []
         for (index, item) in (try body.array("messages").value ?? []).enumerated() {
@@ -66,7 +68,7 @@ enum ThreadCreation {
         return thread
     }
 
-    static func existing(_ id: String, context: APIContext, db: SQLiteConnection) throws -> ChatThread {
+    static func existing(_ id: String, context: APIContext, db: any SQLSession) throws -> ChatThread {
         guard let thread = try ThreadRepository(db, project: context.project).find(id) else {
             throw APIError.notFound("thread", id)
         }

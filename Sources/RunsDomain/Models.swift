@@ -57,7 +57,7 @@ public enum MessageRole: String, Sendable {
     case assistant
 }
 
-public enum MessageStatus: String, Sendable {
+public enum MessageStatus: String, Sendable, CaseIterable {
     case inProgress = "in_progress"
     case incomplete
     case completed

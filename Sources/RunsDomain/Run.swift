@@ -144,7 +144,7 @@ public enum StepType: String, Sendable {
     case toolCalls = "tool_calls"
 }
 
-public enum StepStatus: String, Sendable {
+public enum StepStatus: String, Sendable, CaseIterable {
     case inProgress = "in_progress"
     case cancelled
     case failed

@@ -36,11 +36,11 @@ public struct TransitionError: Error, Sendable, Equatable {
     }
 }
 
-/// The run lifecycle as a pure function: a run, a command and the time in, the changed run and
-/// the name of the event that announces it out. Only the executor, the API and the sweeper call
-/// it, and they store the result with a compare-and-set before publishing the event.
+/// The run lifecycle as a pure function: a run, a command and the time in, the changed run out
+/// (its status says which event announces it). Only the engine and the API call it, and they
+/// store the result with a compare-and-set before publishing.
 public enum RunStateMachine {
-    public static func transition(_ run: Run, _ command: RunCommand, now: Int) throws(TransitionError) -> (Run, String) {
+    public static func transition(_ run: Run, _ command: RunCommand, now: Int) throws(TransitionError) -> Run {
         var next = run
         switch (run.status, command) {
         case (.queued, .start):
@@ -74,7 +74,7 @@ public enum RunStateMachine {
             next.status = .cancelling
         case (.cancelling, .cancel):
             // Asking again changes nothing; the first request is still being carried out.
-            return (run, "thread.run.cancelling")
+            return run
         case (.cancelling, .finishCancelling(let usage)), (.cancelling, .complete(let usage as Usage?)),
              (.cancelling, .incomplete(_, let usage as Usage?)), (.cancelling, .fail(_, let usage)):
             // A cancel that was asked for wins over whatever the model did meanwhile.
@@ -92,7 +92,7 @@ public enum RunStateMachine {
             next.requiredAction = nil
         }
         next.version += 1
-        return (next, "thread.run." + next.status.rawValue)
+        return next
     }
 
     public static func name(of command: RunCommand) -> String {

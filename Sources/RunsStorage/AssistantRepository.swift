@@ -2,10 +2,10 @@ import RunsDomain
 
 /// Assistants of one project.
 public struct AssistantRepository {
-    let connection: SQLiteConnection
+    let connection: any SQLSession
     let project: String
 
-    public init(_ connection: SQLiteConnection, project: String) {
+    public init(_ connection: any SQLSession, project: String) {
         self.connection = connection
         self.project = project
     }
@@ -43,7 +43,7 @@ public struct AssistantRepository {
                             scope: [project.sqlite], query: query, map: Self.decode)
     }
 
-    private static func values(_ assistant: Assistant) -> [SQLiteValue] {
+    private static func values(_ assistant: Assistant) -> [SQLValue] {
         [
             assistant.id.sqlite, assistant.createdAt.sqlite, assistant.name.sqlite, assistant.description.sqlite,
             assistant.model.sqlite, assistant.instructions.sqlite, JSONValue.array(assistant.tools).columnText,
@@ -52,14 +52,14 @@ public struct AssistantRepository {
         ]
     }
 
-    private static func decode(_ row: SQLiteRow) -> Assistant {
-        var tools: [JSONValue] = []
-        if case .array(let items) = JSONValue.column(row.string(6)) { tools = items }
-        return Assistant(
-            id: row.string(0), createdAt: row.int(1), name: row.optionalString(2), description: row.optionalString(3),
-            model: row.string(4), instructions: row.optionalString(5), tools: tools,
-            toolResources: JSONValue.column(row.optionalString(7)), metadata: JSONValue.column(row.string(8), default: [:]),
-            temperature: row.double(9), topP: row.double(10),
-            responseFormat: JSONValue.column(row.optionalString(11), default: "auto"), reasoningEffort: row.optionalString(12))
+    private static func decode(_ row: any SQLRow) throws -> Assistant {
+        Assistant(
+            id: try row.string("id"), createdAt: try row.int("created_at"), name: try row.optionalString("name"),
+            description: try row.optionalString("description"), model: try row.string("model"),
+            instructions: try row.optionalString("instructions"), tools: try row.json("tools").arrayValue ?? [],
+            toolResources: try row.json("tool_resources"), metadata: try row.json("metadata", default: [:]),
+            temperature: try row.double("temperature"), topP: try row.double("top_p"),
+            responseFormat: try row.json("response_format", default: "auto"),
+            reasoningEffort: try row.optionalString("reasoning_effort"))
     }
 }

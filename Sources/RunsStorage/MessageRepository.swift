@@ -2,10 +2,10 @@ import RunsDomain
 
 /// Messages of one project's threads.
 public struct MessageRepository {
-    let connection: SQLiteConnection
+    let connection: any SQLSession
     let project: String
 
-    public init(_ connection: SQLiteConnection, project: String) {
+    public init(_ connection: any SQLSession, project: String) {
         self.connection = connection
         self.project = project
     }
@@ -55,7 +55,7 @@ public struct MessageRepository {
 
     public func list(threadID: String, runID: String? = nil, _ query: ListQuery) throws -> Page<Message> {
         var select = "SELECT \(Self.columns) FROM messages WHERE thread_id = ? AND project = ?"
-        var scope: [SQLiteValue] = [threadID.sqlite, project.sqlite]
+        var scope: [SQLValue] = [threadID.sqlite, project.sqlite]
         if let runID {
             select += " AND run_id = ?"
             scope.append(runID.sqlite)
@@ -63,7 +63,7 @@ public struct MessageRepository {
         return try Pagination.page(connection, select: select, scope: scope, query: query, map: Self.decode)
     }
 
-    private static func values(_ message: Message) -> [SQLiteValue] {
+    private static func values(_ message: Message) -> [SQLValue] {
         [
             message.id.sqlite, message.createdAt.sqlite, message.threadID.sqlite, message.status.rawValue.sqlite,
             message.incompleteDetails.nullableColumnText, message.completedAt.sqlite, message.incompleteAt.sqlite,
@@ -72,16 +72,15 @@ public struct MessageRepository {
         ]
     }
 
-    private static func decode(_ row: SQLiteRow) -> Message {
-        var content: [JSONValue] = []
-        if case .array(let parts) = JSONValue.column(row.string(8)) { content = parts }
-        return Message(
-            id: row.string(0), createdAt: row.int(1), threadID: row.string(2),
-            status: MessageStatus(rawValue: row.string(3)) ?? .completed,
-            incompleteDetails: JSONValue.column(row.optionalString(4)), completedAt: row.optionalInt(5),
-            incompleteAt: row.optionalInt(6), role: MessageRole(rawValue: row.string(7)) ?? .user, content: content,
-            assistantID: row.optionalString(9), runID: row.optionalString(10),
-            attachments: JSONValue.column(row.optionalString(11), default: []),
-            metadata: JSONValue.column(row.string(12), default: [:]))
+    private static func decode(_ row: any SQLRow) throws -> Message {
+        Message(
+            id: try row.string("id"), createdAt: try row.int("created_at"), threadID: try row.string("thread_id"),
+            status: try row.enumeration("status", as: MessageStatus.self),
+            incompleteDetails: try row.json("incomplete_details"), completedAt: try row.optionalInt("completed_at"),
+            incompleteAt: try row.optionalInt("incomplete_at"), role: try row.enumeration("role", as: MessageRole.self),
+            content: try row.json("content").arrayValue ?? [],
+            assistantID: try row.optionalString("assistant_id"), runID: try row.optionalString("run_id"),
+            attachments: try row.json("attachments", default: []),
+            metadata: try row.json("metadata", default: [:]))
     }
 }

@@ -31,7 +31,7 @@ public enum OnlineBackup {
             pages = Int(sqlite3_backup_pagecount(backup))
             sqlite3_backup_finish(backup)
             guard code == SQLITE_DONE else { throw SQLiteError(connection: to.handle, code: code, sql: "backup step") }
-            let check = try to.queryOne("PRAGMA integrity_check") { $0.string(0) }
+            let check = try to.queryOne("PRAGMA integrity_check") { try $0.string("integrity_check") }
             guard check == "ok" else {
                 throw SQLiteError(connection: nil, code: SQLITE_CORRUPT, sql: "integrity_check of the copy: \(check ?? "no answer")")
             }

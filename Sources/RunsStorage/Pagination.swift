@@ -6,8 +6,8 @@ enum Pagination {
     /// - Parameters:
     ///   - select: `SELECT … FROM table WHERE <scope>`; the scope's values come in `scope`.
     static func page<T: Sendable>(
-        _ connection: SQLiteConnection, select: String, scope: [SQLiteValue], query: ListQuery,
-        map: (SQLiteRow) throws -> T
+        _ connection: any SQLSession, select: String, scope: [SQLValue], query: ListQuery,
+        map: (any SQLRow) throws -> T
     ) throws -> Page<T> {
         let ascending = query.order == .asc
         var sql = select
@@ -35,34 +35,28 @@ enum Pagination {
 }
 
 extension JSONValue {
-    /// Reads a JSON column written by this server.
-    static func column(_ text: String?, default fallback: JSONValue = .null) -> JSONValue {
-        guard let text, let value = try? JSONValue.parse(text) else { return fallback }
-        return value
-    }
-
-    var columnText: SQLiteValue { .text(jsonText) }
+    var columnText: SQLValue { .text(jsonText) }
 
     /// `NULL` for JSON null, so nullable columns stay queryable.
-    var nullableColumnText: SQLiteValue { isNull ? .null : .text(jsonText) }
+    var nullableColumnText: SQLValue { isNull ? .null : .text(jsonText) }
 }
 
 extension Optional where Wrapped == String {
-    var sqlite: SQLiteValue { map(SQLiteValue.text) ?? .null }
+    var sqlite: SQLValue { map(SQLValue.text) ?? .null }
 }
 
 extension Optional where Wrapped == Int {
-    var sqlite: SQLiteValue { map { .integer(Int64($0)) } ?? .null }
+    var sqlite: SQLValue { map { .integer(Int64($0)) } ?? .null }
 }
 
 extension Optional where Wrapped == Double {
-    var sqlite: SQLiteValue { map(SQLiteValue.real) ?? .null }
+    var sqlite: SQLValue { map(SQLValue.real) ?? .null }
 }
 
 extension String {
-    var sqlite: SQLiteValue { .text(self) }
+    var sqlite: SQLValue { .text(self) }
 }
 
 extension Int {
-    var sqlite: SQLiteValue { .integer(Int64(self)) }
+    var sqlite: SQLValue { .integer(Int64(self)) }
 }

@@ -2,11 +2,11 @@ import RunsDomain
 
 /// Runs of one project (or of every project, for the engine's recovery and sweeps).
 public struct RunRepository {
-    let connection: SQLiteConnection
+    let connection: any SQLSession
     let project: String?
 
     /// - Parameter project: nil only for the engine, which works across projects.
-    public init(_ connection: SQLiteConnection, project: String?) {
+    public init(_ connection: any SQLSession, project: String?) {
         self.connection = connection
         self.project = project
     }
@@ -19,7 +19,7 @@ public struct RunRepository {
         """
 
     private var projectFilter: String { project == nil ? "" : " AND project = ?" }
-    private var projectValue: [SQLiteValue] { project.map { [$0.sqlite] } ?? [] }
+    private var projectValue: [SQLValue] { project.map { [$0.sqlite] } ?? [] }
 
     public func insert(_ run: Run, project: String) throws {
         try connection.run(
@@ -42,7 +42,7 @@ public struct RunRepository {
 
     public func find(_ id: String, threadID: String? = nil) throws -> Run? {
         var sql = "SELECT \(Self.columns) FROM runs WHERE id = ?"
-        var values: [SQLiteValue] = [id.sqlite]
+        var values: [SQLValue] = [id.sqlite]
         if let threadID {
             sql += " AND thread_id = ?"
             values.append(threadID.sqlite)
@@ -66,25 +66,23 @@ public struct RunRepository {
     public func unfinished() throws -> [(run: Run, project: String)] {
         try connection.query(
             "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') ORDER BY id",
-            [], { (Self.decode($0), $0.string(28)) })
+            [], Self.decodeWithProject)
     }
 
     /// Unfinished runs (with their projects) whose `expires_at` has passed.
     public func expired(now: Int) throws -> [(run: Run, project: String)] {
         try connection.query(
             "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') AND expires_at <= ? ORDER BY id",
-            [now.sqlite], { (Self.decode($0), $0.string(28)) })
+            [now.sqlite], Self.decodeWithProject)
     }
 
     /// A run with the project it belongs to, in one read (the engine writes the run's messages
     /// in that project).
     public func findWithProject(_ id: String) throws -> (run: Run, project: String)? {
-        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)", [id.sqlite] + projectValue) {
-            (Self.decode($0), $0.string(28))
-        }
+        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)", [id.sqlite] + projectValue, Self.decodeWithProject)
     }
 
-    static func values(_ run: Run) -> [SQLiteValue] {
+    static func values(_ run: Run) -> [SQLValue] {
         [
             run.id.sqlite, run.createdAt.sqlite, run.threadID.sqlite, run.assistantID.sqlite, run.status.rawValue.sqlite,
             run.requiredAction.map { JSONValue.array($0.map(\.stored)).columnText } ?? .null,
@@ -98,26 +96,33 @@ public struct RunRepository {
         ]
     }
 
-    static func decode(_ row: SQLiteRow) -> Run {
+    static func decode(_ row: any SQLRow) throws -> Run {
         var run = Run(
-            id: row.string(0), createdAt: row.int(1), threadID: row.string(2), assistantID: row.string(3),
-            status: RunStatus(rawValue: row.string(4)) ?? .failed, expiresAt: row.optionalInt(7), model: row.string(13),
-            instructions: row.string(14), tools: JSONValue.column(row.string(15)).arrayValue ?? [],
-            metadata: JSONValue.column(row.string(16), default: [:]), temperature: row.double(18), topP: row.double(19),
-            maxPromptTokens: row.optionalInt(20), maxCompletionTokens: row.optionalInt(21),
-            truncationStrategy: JSONValue.column(row.string(22)), toolChoice: JSONValue.column(row.string(23), default: "auto"),
-            parallelToolCalls: row.int(24) != 0, responseFormat: JSONValue.column(row.string(25), default: "auto"),
-            reasoningEffort: row.optionalString(26))
-        run.requiredAction = row.optionalString(5).map { (JSONValue.column($0).arrayValue ?? []).compactMap(ToolCall.init(stored:)) }
-        run.lastError = row.optionalString(6).flatMap { RunError(stored: JSONValue.column($0)) }
-        run.startedAt = row.optionalInt(8)
-        run.cancelledAt = row.optionalInt(9)
-        run.failedAt = row.optionalInt(10)
-        run.completedAt = row.optionalInt(11)
-        run.incompleteReason = row.optionalString(12)
-        run.usage = row.optionalString(17).map { Usage(stored: JSONValue.column($0)) }
-        run.version = row.int(27)
+            id: try row.string("id"), createdAt: try row.int("created_at"), threadID: try row.string("thread_id"),
+            assistantID: try row.string("assistant_id"), status: try row.enumeration("status", as: RunStatus.self),
+            expiresAt: try row.optionalInt("expires_at"), model: try row.string("model"),
+            instructions: try row.string("instructions"), tools: try row.json("tools").arrayValue ?? [],
+            metadata: try row.json("metadata", default: [:]), temperature: try row.double("temperature"),
+            topP: try row.double("top_p"), maxPromptTokens: try row.optionalInt("max_prompt_tokens"),
+            maxCompletionTokens: try row.optionalInt("max_completion_tokens"),
+            truncationStrategy: try row.json("truncation_strategy"), toolChoice: try row.json("tool_choice", default: "auto"),
+            parallelToolCalls: try row.int("parallel_tool_calls") != 0,
+            responseFormat: try row.json("response_format", default: "auto"),
+            reasoningEffort: try row.optionalString("reasoning_effort"))
+        run.requiredAction = try row.json("required_action").arrayValue?.compactMap(ToolCall.init(stored:))
+        run.lastError = try RunError(stored: row.json("last_error"))
+        run.startedAt = try row.optionalInt("started_at")
+        run.cancelledAt = try row.optionalInt("cancelled_at")
+        run.failedAt = try row.optionalInt("failed_at")
+        run.completedAt = try row.optionalInt("completed_at")
+        run.incompleteReason = try row.optionalString("incomplete_details")
+        run.usage = try Usage(stored: row.json("usage"))
+        run.version = try row.int("version")
         return run
+    }
+
+    static func decodeWithProject(_ row: any SQLRow) throws -> (run: Run, project: String) {
+        (try decode(row), try row.string("project"))
     }
 }
 
@@ -134,8 +139,12 @@ extension ToolCall {
 extension RunError {
     var stored: JSONValue { ["code": .string(code.rawValue), "message": .string(message)] }
 
-    init?(stored: JSONValue) {
-        guard let code = stored["code"]?.stringValue.flatMap(Code.init(rawValue:)) else { return nil }
+    /// nil for a NULL column.
+    init?(stored: JSONValue) throws {
+        if stored.isNull { return nil }
+        guard let code = stored["code"]?.stringValue.flatMap(Code.init(rawValue:)) else {
+            throw CorruptRow(column: "last_error", problem: "holds no known error code")
+        }
         self.init(code, stored["message"]?.stringValue ?? "")
     }
 }
@@ -143,7 +152,9 @@ extension RunError {
 extension Usage {
     var stored: JSONValue { ["prompt_tokens": .integer(promptTokens), "completion_tokens": .integer(completionTokens)] }
 
-    init(stored: JSONValue) {
+    /// nil for a NULL column.
+    init?(stored: JSONValue) {
+        if stored.isNull { return nil }
         func number(_ key: String) -> Int {
             if case .integer(let value)? = stored[key] { return value }
             return 0

@@ -2,9 +2,9 @@ import RunsDomain
 
 /// Steps of runs. Written by the engine; read through a run the caller was allowed to see.
 public struct RunStepRepository {
-    let connection: SQLiteConnection
+    let connection: any SQLSession
 
-    public init(_ connection: SQLiteConnection) {
+    public init(_ connection: any SQLSession) {
         self.connection = connection
     }
 
@@ -42,7 +42,7 @@ public struct RunStepRepository {
         try connection.query("SELECT \(Self.columns) FROM run_steps WHERE run_id = ? ORDER BY id", [runID.sqlite], Self.decode)
     }
 
-    static func values(_ step: RunStep) -> [SQLiteValue] {
+    static func values(_ step: RunStep) -> [SQLValue] {
         [
             step.id.sqlite, step.createdAt.sqlite, step.runID.sqlite, step.threadID.sqlite, step.assistantID.sqlite,
             step.type.rawValue.sqlite, step.status.rawValue.sqlite, step.storedDetails.columnText,
@@ -52,25 +52,26 @@ public struct RunStepRepository {
         ]
     }
 
-    static func decode(_ row: SQLiteRow) -> RunStep {
-        let details = JSONValue.column(row.string(7))
+    static func decode(_ row: any SQLRow) throws -> RunStep {
+        let details = try row.json("step_details")
         var step = RunStep(
-            id: row.string(0), createdAt: row.int(1), runID: row.string(2), threadID: row.string(3),
-            assistantID: row.string(4), type: StepType(rawValue: row.string(5)) ?? .messageCreation,
+            id: try row.string("id"), createdAt: try row.int("created_at"), runID: try row.string("run_id"),
+            threadID: try row.string("thread_id"), assistantID: try row.string("assistant_id"),
+            type: try row.enumeration("type", as: StepType.self),
             messageID: details["message_id"]?.stringValue,
             toolCalls: (details["tool_calls"]?.arrayValue ?? []).compactMap { item in
                 guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else { return nil }
                 return StepToolCall(id: id, name: name, arguments: item["arguments"]?.stringValue ?? "",
                                     output: item["output"]?.stringValue)
             })
-        step.status = StepStatus(rawValue: row.string(6)) ?? .failed
-        step.lastError = row.optionalString(8).flatMap { RunError(stored: JSONValue.column($0)) }
-        step.expiredAt = row.optionalInt(9)
-        step.cancelledAt = row.optionalInt(10)
-        step.failedAt = row.optionalInt(11)
-        step.completedAt = row.optionalInt(12)
-        step.metadata = JSONValue.column(row.string(13), default: [:])
-        step.usage = row.optionalString(14).map { Usage(stored: JSONValue.column($0)) }
+        step.status = try row.enumeration("status", as: StepStatus.self)
+        step.lastError = try RunError(stored: row.json("last_error"))
+        step.expiredAt = try row.optionalInt("expired_at")
+        step.cancelledAt = try row.optionalInt("cancelled_at")
+        step.failedAt = try row.optionalInt("failed_at")
+        step.completedAt = try row.optionalInt("completed_at")
+        step.metadata = try row.json("metadata", default: [:])
+        step.usage = try Usage(stored: row.json("usage"))
         return step
     }
 }

@@ -1,12 +1,15 @@
 import CSQLite
 
-/// One SQLite connection. Not thread-safe: the `Database` gives each connection its own serial
+/// One SQLite connection. Not thread-safe: the `SQLiteStore` gives each connection its own serial
 /// queue and only uses it there.
-public final class SQLiteConnection {
+public final class SQLiteConnection: SQLSession {
+    public var dialect: SQLDialect { .sqlite }
     let handle: OpaquePointer
     public let path: String
     private var statements: [String: SQLiteStatement] = [:]
     private var isOpen = true
+    /// Open transactions: the outermost is `BEGIN IMMEDIATE`, the inner ones savepoints.
+    private var depth = 0
 
     public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws(SQLiteError) {
         var db: OpaquePointer?
@@ -44,7 +47,7 @@ public final class SQLiteConnection {
 
     /// Runs a statement (cached by its text) with parameters and returns how many rows it changed.
     @discardableResult
-    public func run(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> Int {
+    public func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
         let statement = try prepared(sql)
         try statement.bind(values)
         defer { statement.reset() }
@@ -53,35 +56,32 @@ public final class SQLiteConnection {
     }
 
     /// Maps each row of a query.
-    public func query<T>(_ sql: String, _ values: [SQLiteValue] = [], _ map: (SQLiteRow) throws -> T) throws -> [T] {
+    public func query<T>(_ sql: String, _ values: [SQLValue] = [], _ map: (any SQLRow) throws -> T) throws -> [T] {
         let statement = try prepared(sql)
         try statement.bind(values)
         defer { statement.reset() }
         var rows: [T] = []
+        let row = SQLiteRow(statement: statement)
         while try statement.step() {
-            rows.append(try map(SQLiteRow(statement: statement.handle)))
+            rows.append(try map(row))
         }
         return rows
     }
 
-    public func queryOne<T>(_ sql: String, _ values: [SQLiteValue] = [], _ map: (SQLiteRow) throws -> T) throws -> T? {
-        let statement = try prepared(sql)
-        try statement.bind(values)
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        return try map(SQLiteRow(statement: statement.handle))
-    }
-
-    /// Runs `body` in `BEGIN IMMEDIATE … COMMIT` (taking the write lock up front, so it cannot
-    /// fail half-way on a lock upgrade), rolling back if it throws.
+    /// The outermost level is `BEGIN IMMEDIATE … COMMIT` (taking the write lock up front, so it
+    /// cannot fail half-way on a lock upgrade); nested levels are savepoints.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        let level = depth
+        let savepoint = "runnel_\(level)"
+        try execute(level == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT \(savepoint)")
+        depth = level + 1
+        defer { depth = level }
         do {
             let result = try body()
-            try execute("COMMIT")
+            try execute(level == 0 ? "COMMIT" : "RELEASE \(savepoint)")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            try? execute(level == 0 ? "ROLLBACK" : "ROLLBACK TO \(savepoint); RELEASE \(savepoint)")
             throw error
         }
     }

@@ -1,6 +1,6 @@
 import CSQLite
 
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+public struct SQLiteError: StorageConditionError, CustomStringConvertible, Sendable {
     public var resultCode: Int32
     public var extendedCode: Int32
     public var message: String
@@ -20,6 +20,16 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
     /// The operating system failed a read or write of the database files.
     public var isIOError: Bool { resultCode == SQLITE_IOERR }
+
+    public var condition: StorageCondition? {
+        if isDiskFull { return .full }
+        if isBusy { return .unavailable(message: "The database is busy; please retry.", retryAfterSeconds: 1) }
+        if isIOError {
+            return .unavailable(message: "The database could not be written (an I/O error); nothing was stored. Retry later.",
+                                retryAfterSeconds: 5)
+        }
+        return nil
+    }
 
     init(connection: OpaquePointer?, code: Int32, sql: String? = nil) {
         resultCode = code & 0xFF

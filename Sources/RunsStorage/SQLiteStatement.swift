@@ -1,12 +1,5 @@
 import CSQLite
 
-public enum SQLiteValue: Sendable, Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-}
-
 /// `SQLITE_TRANSIENT`: SQLite copies bound text, so Swift strings need not outlive the call.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
@@ -15,6 +8,8 @@ public final class SQLiteStatement {
     let handle: OpaquePointer
     let sql: String
     private unowned let connection: SQLiteConnection
+    /// Column name → index, so rows are read by name.
+    let columns: [String: Int32]
 
     init(connection: SQLiteConnection, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
@@ -25,11 +20,16 @@ public final class SQLiteStatement {
         handle = statement
         self.sql = sql
         self.connection = connection
+        var columns: [String: Int32] = [:]
+        for index in 0..<sqlite3_column_count(statement) {
+            columns[String(cString: sqlite3_column_name(statement, index))] = index
+        }
+        self.columns = columns
     }
 
     deinit { sqlite3_finalize(handle) }
 
-    func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+    func bind(_ values: [SQLValue]) throws(SQLiteError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         for (offset, value) in values.enumerated() {
@@ -63,23 +63,21 @@ public final class SQLiteStatement {
     func reset() { sqlite3_reset(handle) }
 }
 
-/// The current row of a statement, read by column index.
-public struct SQLiteRow {
-    let statement: OpaquePointer
+/// The current row of a statement.
+struct SQLiteRow: SQLRow {
+    let statement: SQLiteStatement
 
-    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
-
-    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
-
-    public func optionalInt(_ column: Int32) -> Int? { isNull(column) ? nil : int(column) }
-
-    public func double(_ column: Int32) -> Double? { isNull(column) ? nil : sqlite3_column_double(statement, column) }
-
-    public func string(_ column: Int32) -> String {
-        guard let text = sqlite3_column_text(statement, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    func value(_ column: String) throws -> SQLValue {
+        guard let index = statement.columns[column] else { throw CorruptRow(column: column, problem: "is not in the result") }
+        let handle = statement.handle
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
+        default:
+            guard let text = sqlite3_column_text(handle, index) else { return .null }
+            let count = Int(sqlite3_column_bytes(handle, index))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        }
     }
-
-    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 }

@@ -2,10 +2,10 @@ import RunsDomain
 
 /// Threads of one project.
 public struct ThreadRepository {
-    let connection: SQLiteConnection
+    let connection: any SQLSession
     let project: String
 
-    public init(_ connection: SQLiteConnection, project: String) {
+    public init(_ connection: any SQLSession, project: String) {
         self.connection = connection
         self.project = project
     }
@@ -27,8 +27,8 @@ public struct ThreadRepository {
             "SELECT id, created_at, tool_resources, metadata FROM threads WHERE id = ? AND project = ?",
             [id.sqlite, project.sqlite]
         ) { row in
-            ChatThread(id: row.string(0), createdAt: row.int(1), toolResources: JSONValue.column(row.optionalString(2)),
-                       metadata: JSONValue.column(row.string(3), default: [:]))
+            ChatThread(id: try row.string("id"), createdAt: try row.int("created_at"), toolResources: try row.json("tool_resources"),
+                       metadata: try row.json("metadata", default: [:]))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import RunsAPI
+import RunsStorage
 import RunsDomain
 
 struct ConfigurationError: Error, CustomStringConvertible {
@@ -81,6 +82,12 @@ struct Configuration {
         return "key_" + String(hash, radix: 16)
     }
 
+    /// The database setting as logs may show it: a URL without its password.
+    static func redactedDatabase(_ setting: String) -> String {
+        guard PostgresURL.isPostgres(setting) else { return setting }
+        return (try? PostgresURL(setting).description) ?? "postgres://…"
+    }
+
     static func validate(_ raw: String, _ spec: SettingSpec) throws -> String {
         let bad = { (expected: String) in
             ConfigurationError(description: "invalid value '\(raw)' for \(spec.flag) (\(spec.env)): expected \(expected)")
@@ -88,6 +95,13 @@ struct Configuration {
         switch spec.kind {
         case .text:
             guard !raw.isEmpty else { throw bad("a non-empty value") }
+            if spec.key == "database", PostgresURL.isPostgres(raw) {
+                do {
+                    _ = try PostgresURL(raw)
+                } catch {
+                    throw ConfigurationError(description: "invalid database URL for \(spec.flag) (\(spec.env)): \(error.message)")
+                }
+            }
             return raw
         case .secret:
             return raw

@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import ModelBackends
 import RunsAPI
+import RunsEngine
 import RunsDomain
 import RunsStorage
 
@@ -28,15 +29,12 @@ enum ServeCommand {
         // A vanished client must never kill the process; sends also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
 
-        let databasePath = URL(fileURLWithPath: configuration.string("database")).standardizedFileURL.path
-        let database: Database
+        let database: any Store
+        let databaseName: String
         do {
-            database = try Database(
-                path: databasePath,
-                options: DatabaseOptions(readerCount: configuration.int("database_readers"),
-                                         synchronous: configuration.string("sqlite_synchronous")))
+            (database, databaseName) = try openStore(configuration)
         } catch {
-            fail("cannot open database \(databasePath): \(error)")
+            fail("cannot open database \(Configuration.redactedDatabase(configuration.string("database"))): \(error)")
         }
         let backend: any ModelBackend = configuration.string("backend") == "openai"
             ? OpenAICompatibleBackend(baseURL: configuration.string("backend_url"),
@@ -46,7 +44,8 @@ enum ServeCommand {
         let engineSettings = RunEngineSettings(
             expirySeconds: configuration.int("run_expiry"), maxConcurrentRuns: configuration.int("max_concurrent_runs"),
             pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"),
-            maxQueuedRuns: configuration.int("max_queued_runs"))
+            maxQueuedRuns: configuration.int("max_queued_runs"), runRetries: configuration.int("run_retries"),
+            leaseSeconds: configuration.seconds("lease"))
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
                                             engineSettings: engineSettings, log: log)
         do {
@@ -82,9 +81,26 @@ enum ServeCommand {
             exit(0)
         }
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
-        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databasePath) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
+        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
 
         dispatchMain()
+    }
+
+    /// SQLite for a path, PostgreSQL for a postgres:// URL; the name to log (no password).
+    static func openStore(_ configuration: Configuration) throws -> (any Store, String) {
+        let setting = configuration.string("database")
+        if PostgresURL.isPostgres(setting) {
+            let url = try PostgresURL(setting)
+            let options = PostgresOptions(poolSize: configuration.int("database_pool"),
+                                          statementTimeoutMilliseconds: Int(configuration.seconds("statement_timeout") * 1000))
+            return (try PostgresStore(url: url, options: options, now: SystemClock().nowSeconds()), url.description)
+        }
+        let path = URL(fileURLWithPath: setting).standardizedFileURL.path
+        let store = try SQLiteStore(
+            path: path,
+            options: DatabaseOptions(readerCount: configuration.int("database_readers"),
+                                     synchronous: configuration.string("sqlite_synchronous")))
+        return (store, path)
     }
 
     /// Descriptors the server needs besides its connections: the runtime's own (standard streams,
@@ -92,7 +108,9 @@ enum ServeCommand {
     /// shared memory) and, with an upstream model server, one socket per executing run plus
     /// the HTTP client's own.
     static func reservedDescriptors(_ configuration: Configuration) -> Int {
-        let database = 3 * (configuration.int("database_readers") + 1)
+        let database = PostgresURL.isPostgres(configuration.string("database"))
+            ? configuration.int("database_pool") + 2
+            : 3 * (configuration.int("database_readers") + 1)
         let upstream = configuration.string("backend") == "openai" ? 2 * configuration.int("max_concurrent_runs") : 0
         return 64 + database + upstream
     }

@@ -23,7 +23,7 @@ struct SettingSpec: Sendable {
         case .seconds: "SECONDS"
         case .integer: key.hasSuffix("_bytes") ? "BYTES" : (key == "port" ? "PORT" : "N")
         case .choice: key == "log_level" ? "LEVEL" : "MODE"
-        case .text: key == "database" ? "PATH" : (key.hasSuffix("_url") ? "URL" : key.uppercased())
+        case .text: key == "database" ? "PATH|URL" : (key.hasSuffix("_url") ? "URL" : key.uppercased())
         case .secret: "KEY"
         }
     }
@@ -41,7 +41,8 @@ struct SettingSpec: Sendable {
     static let all: [SettingSpec] = [
         SettingSpec("host", default: "127.0.0.1", help: "Address to listen on (0.0.0.0 for every interface)."),
         SettingSpec("port", default: "8080", .integer(0...65535), help: "Port to listen on; 0 picks a free one."),
-        SettingSpec("database", default: "./runnel.sqlite", help: "SQLite file; created with its directory if missing."),
+        SettingSpec("database", default: "./runnel.sqlite",
+                    help: "SQLite file (created with its directory if missing), or a postgres:// URL shared by several nodes."),
         SettingSpec("log_level", default: "info", .choice(["debug", "info", "warning", "error"]), help: "Least severe log level written to stderr."),
         SettingSpec("max_body_bytes", default: "33554432", .integer(1...Int(Int32.max)), help: "Largest request body accepted (413 beyond)."),
         SettingSpec("max_header_bytes", default: "16384", .integer(1024...1_048_576), help: "Largest request head accepted (431 beyond)."),
@@ -53,6 +54,12 @@ struct SettingSpec: Sendable {
         SettingSpec("keep_alive_timeout", default: "75", .seconds, help: "Seconds an idle keep-alive connection is kept."),
         SettingSpec("shutdown_grace", default: "10", .seconds, help: "Seconds SIGTERM/SIGINT waits for in-flight requests."),
         SettingSpec("database_readers", default: "3", .integer(1...64), help: "Read-only SQLite connections serving GETs."),
+        SettingSpec("database_pool", default: "8", .integer(1...256), help: "PostgreSQL: connections in the pool."),
+        SettingSpec("statement_timeout", default: "15", .seconds, help: "PostgreSQL: seconds one statement may take before it is stopped."),
+        SettingSpec("lease", default: "10", .seconds,
+                    help: "PostgreSQL: seconds a node's claim on a run lasts without a heartbeat; a dead node's runs move on after it."),
+        SettingSpec("run_retries", default: "2", .integer(0...100),
+                    help: "Times a run cut off mid-turn (a crash, a lost lease) re-executes that turn before it fails."),
         SettingSpec("backend", default: "echo", .choice(["echo", "openai"]),
                     help: "Model backend: the built-in deterministic echo, or an OpenAI-compatible server."),
         SettingSpec("backend_url", default: "http://127.0.0.1:11434/v1", help: "Base URL of the OpenAI-compatible server (…/v1)."),

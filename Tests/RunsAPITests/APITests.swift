@@ -2,16 +2,18 @@ import Foundation
 import Testing
 @testable import HTTPServer
 @testable import RunsAPI
+import RunsEngine
+import StoreTestSupport
 @testable import RunsDomain
 @testable import RunsStorage
 
 /// The application driven in-process through a real server on port 0.
 final class LiveServer: @unchecked Sendable {
-    let scratch: ScratchDatabase
+    let scratch: TemporaryDatabase
     let server: HTTPServer
 
     init(keys: [APIKeys.Entry] = []) throws {
-        scratch = try ScratchDatabase("api")
+        scratch = try TemporaryDatabase()
         let application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: Logger(minimum: .error))
         server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
                                 errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)

@@ -2,19 +2,22 @@ import Foundation
 import Testing
 @testable import ModelBackends
 @testable import RunsAPI
+@testable import RunsEngine
+import RunsWire
+import StoreTestSupport
 @testable import RunsDomain
 @testable import RunsStorage
 
 /// The engine over a temporary database, with a clock the test moves.
 final class EngineHarness: @unchecked Sendable {
-    let scratch: ScratchDatabase
+    let scratch: TemporaryDatabase
     let clock = ManualClock()
     let ids: ObjectIDGenerator
     let engine: RunEngine
     let hub: RunEventHub
 
     init(delayMilliseconds: Int = 0, endingRetry: RetryPolicy = RetryPolicy()) throws {
-        scratch = try ScratchDatabase("engine")
+        scratch = try TemporaryDatabase()
         ids = ObjectIDGenerator(clock: clock)
         engine = RunEngine(database: scratch.database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
                            ids: ids, settings: RunEngineSettings(expirySeconds: 600, endingRetry: endingRetry),
@@ -22,7 +25,7 @@ final class EngineHarness: @unchecked Sendable {
         hub = engine.hub
     }
 
-    var database: Database { scratch.database }
+    var database: any Store { scratch.database }
 
     deinit {
         engine.stop()
@@ -50,8 +53,8 @@ final class EngineHarness: @unchecked Sendable {
     /// full disk. `nil` lifts the cap.
     func capDatabase(_ capped: Bool) throws {
         try database.writeNow { db in
-            let pages = capped ? try db.queryOne("PRAGMA page_count") { $0.int(0) } ?? 0 : 1 << 30
-            _ = try db.queryOne("PRAGMA max_page_count = \(pages)") { $0.int(0) }
+            let pages = capped ? try db.queryOne("PRAGMA page_count") { try $0.int("page_count") } ?? 0 : 1 << 30
+            _ = try db.queryOne("PRAGMA max_page_count = \(pages)") { try $0.int("max_page_count") }
         }
     }
 

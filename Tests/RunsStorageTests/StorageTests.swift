@@ -1,40 +1,33 @@
 import Foundation
+import StoreTestSupport
 import Testing
 @testable import RunsDomain
 @testable import RunsStorage
 
-/// A database in a directory of its own, removed when the test ends.
-final class TemporaryDatabase {
-    let directory: URL
-    let database: Database
-
-    init(migrations: [Migration]? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-test-\(UUID().uuidString)")
-        database = try Database(path: directory.appendingPathComponent("nested/db.sqlite").path, migrations: migrations)
-    }
-
-    deinit {
-        database.close()
-        try? FileManager.default.removeItem(at: directory)
-    }
-}
-
 struct MigrationTests {
-    @Test func embeddedMigrationsAreOrderedAndApplied() throws {
-        let migrations = try Migration.embedded()
+    @Test(arguments: StoreKind.available)
+    func embeddedMigrationsAreOrderedAndApplied(kind: StoreKind) throws {
+        let temporary = try TemporaryDatabase(kind)
+        let migrations = try Migration.embedded(temporary.database.dialect)
         #expect(!migrations.isEmpty)
         #expect(migrations.map(\.version) == migrations.map(\.version).sorted())
-        let temporary = try TemporaryDatabase()
         let recorded = try temporary.database.readNow { db in
-            try db.query("SELECT version FROM schema_migrations ORDER BY version") { $0.int(0) }
+            try db.query("SELECT version FROM schema_migrations ORDER BY version", []) { try $0.int("version") }
         }
         #expect(recorded == migrations.map(\.version))
+    }
+
+    /// A version means the same change in either database.
+    @Test func bothDialectsShareTheirNumbering() throws {
+        let sqlite = try Migration.embedded(.sqlite).map(\.name)
+        let postgresql = try Migration.embedded(.postgresql).map(\.name)
+        #expect(sqlite == postgresql)
     }
 
     @Test func applyingTwiceDoesNothing() throws {
         let temporary = try TemporaryDatabase()
         let again = try temporary.database.writeNow { db in
-            try MigrationRunner.apply(try Migration.embedded(), to: db, now: 0)
+            try MigrationRunner.apply(try Migration.embedded(.sqlite), to: db, now: 0, location: "test")
         }
         #expect(again.isEmpty)
     }
@@ -46,11 +39,11 @@ struct MigrationTests {
             Migration(version: 2, name: "0002_b.sql", sql: "CREATE TABLE b (y INTEGER); INSERT INTO nowhere VALUES (1);"),
         ]
         #expect(throws: MigrationError.self) {
-            try temporary.database.writeNow { db in try MigrationRunner.apply(broken, to: db, now: 0) }
+            try temporary.database.writeNow { db in try MigrationRunner.apply(broken, to: db, now: 0, location: "test") }
         }
         let (versions, tables) = try temporary.database.writeNow { db in
-            (try db.query("SELECT version FROM schema_migrations") { $0.int(0) },
-             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'b'") { $0.string(0) })
+            (try db.query("SELECT version FROM schema_migrations", []) { try $0.int("version") },
+             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'b'", []) { try $0.string("name") })
         }
         #expect(versions == [1])
         #expect(tables.isEmpty)
@@ -59,7 +52,7 @@ struct MigrationTests {
     @Test func newerDatabaseIsRefused() throws {
         let temporary = try TemporaryDatabase(migrations: [Migration(version: 1, name: "0001_a.sql", sql: "CREATE TABLE a (x INTEGER);")])
         #expect(throws: MigrationError.self) {
-            try temporary.database.writeNow { db in try MigrationRunner.apply([], to: db, now: 0) }
+            try temporary.database.writeNow { db in try MigrationRunner.apply([], to: db, now: 0, location: "test") }
         }
     }
 
@@ -71,106 +64,124 @@ struct MigrationTests {
     }
 }
 
-struct RepositoryTests {
-    let temporary: TemporaryDatabase
-    let clock = ManualClock()
-    let ids: ObjectIDGenerator
+/// Every repository test runs on each store the machine has (PostgreSQL when the test command
+/// provisioned one).
+@Suite(.serialized) struct RepositoryTests {
+    final class Fixture {
+        let temporary: TemporaryDatabase
+        let clock = ManualClock()
+        let ids: ObjectIDGenerator
 
-    init() throws {
-        temporary = try TemporaryDatabase()
-        ids = ObjectIDGenerator(clock: clock)
-    }
-
-    /// Threads with messages all created within the same second.
-    func threadWithMessages(_ count: Int, project: String = "p") throws -> (String, [String]) {
-        let threadID = ids.id(.thread)
-        var messageIDs: [String] = []
-        try temporary.database.writeNow { db in
-            try ThreadRepository(db, project: project).insert(ChatThread(id: threadID, createdAt: clock.nowSeconds()))
-            for index in 0..<count {
-                let (id, createdAt) = ids.make(.message)
-                messageIDs.append(id)
-                try MessageRepository(db, project: project).insert(Message(
-                    id: id, createdAt: createdAt, threadID: threadID, role: .user, content: [MessageInput.textPart("m\(index)")]))
-            }
+        init(_ kind: StoreKind) throws {
+            temporary = try TemporaryDatabase(kind)
+            ids = ObjectIDGenerator(clock: clock)
         }
-        return (threadID, messageIDs)
+
+        /// Threads with messages all created within the same second.
+        func threadWithMessages(_ count: Int, project: String = "p") throws -> (String, [String]) {
+            let threadID = ids.id(.thread)
+            var messageIDs: [String] = []
+            try temporary.database.writeNow { db in
+                try ThreadRepository(db, project: project).insert(ChatThread(id: threadID, createdAt: clock.nowSeconds()))
+                for index in 0..<count {
+                    let (id, createdAt) = ids.make(.message)
+                    messageIDs.append(id)
+                    try MessageRepository(db, project: project).insert(Message(
+                        id: id, createdAt: createdAt, threadID: threadID, role: .user, content: [MessageInput.textPart("m\(index)")]))
+                }
+            }
+            return (threadID, messageIDs)
+        }
+
+        func list(_ threadID: String, _ query: ListQuery, project: String = "p") throws -> Page<Message> {
+            try temporary.database.readNow { db in try MessageRepository(db, project: project).list(threadID: threadID, query) }
+        }
     }
 
-    func list(_ threadID: String, _ query: ListQuery, project: String = "p") throws -> Page<Message> {
-        try temporary.database.readNow { db in try MessageRepository(db, project: project).list(threadID: threadID, query) }
-    }
-
-    @Test func sameSecondObjectsKeepCreationOrder() throws {
-        let (thread, created) = try threadWithMessages(30)
-        let ascending = try list(thread, ListQuery(limit: 100, order: .asc))
+    @Test(arguments: StoreKind.available)
+    func sameSecondObjectsKeepCreationOrder(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, created) = try fixture.threadWithMessages(30)
+        let ascending = try fixture.list(thread, ListQuery(limit: 100, order: .asc))
         #expect(ascending.items.map(\.id) == created)
         #expect(ascending.hasMore == false)
-        let descending = try list(thread, ListQuery(limit: 100))
+        let descending = try fixture.list(thread, ListQuery(limit: 100))
         #expect(descending.items.map(\.id) == created.reversed())
     }
 
-    @Test func afterCursorPagesForwardInEitherOrder() throws {
-        let (thread, created) = try threadWithMessages(7)
+    @Test(arguments: StoreKind.available)
+    func afterCursorPagesForwardInEitherOrder(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, created) = try fixture.threadWithMessages(7)
         var seen: [String] = []
         var query = ListQuery(limit: 3, order: .asc)
         while true {
-            let page = try list(thread, query)
+            let page = try fixture.list(thread, query)
             seen += page.items.map(\.id)
             guard page.hasMore, let last = page.items.last else { break }
             query.after = last.id
         }
         #expect(seen == created)
-        let firstDescending = try list(thread, ListQuery(limit: 3))
+        let firstDescending = try fixture.list(thread, ListQuery(limit: 3))
         #expect(firstDescending.items.map(\.id) == Array(created.reversed().prefix(3)))
         #expect(firstDescending.hasMore)
-        let secondDescending = try list(thread, ListQuery(limit: 3, after: firstDescending.items.last!.id))
+        let secondDescending = try fixture.list(thread, ListQuery(limit: 3, after: firstDescending.items.last!.id))
         #expect(secondDescending.items.map(\.id) == Array(created.reversed()[3..<6]))
     }
 
-    @Test func beforeCursorReturnsTheAdjacentPreviousPage() throws {
-        let (thread, created) = try threadWithMessages(10)
-        let page = try list(thread, ListQuery(limit: 3, order: .asc, before: created[6]))
+    @Test(arguments: StoreKind.available)
+    func beforeCursorReturnsTheAdjacentPreviousPage(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, created) = try fixture.threadWithMessages(10)
+        let page = try fixture.list(thread, ListQuery(limit: 3, order: .asc, before: created[6]))
         #expect(page.items.map(\.id) == Array(created[3..<6]))
         #expect(page.hasMore)
-        let lastPage = try list(thread, ListQuery(limit: 5, order: .asc, before: created[2]))
+        let lastPage = try fixture.list(thread, ListQuery(limit: 5, order: .asc, before: created[2]))
         #expect(lastPage.items.map(\.id) == Array(created[0..<2]))
         #expect(lastPage.hasMore == false)
     }
 
-    @Test func cursorNamingADeletedObjectStillWorks() throws {
-        let (thread, created) = try threadWithMessages(5)
-        _ = try temporary.database.writeNow { db in try MessageRepository(db, project: "p").delete(created[1], threadID: thread) }
-        let page = try list(thread, ListQuery(limit: 10, order: .asc, after: created[1]))
+    @Test(arguments: StoreKind.available)
+    func cursorNamingADeletedObjectStillWorks(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, created) = try fixture.threadWithMessages(5)
+        _ = try fixture.temporary.database.writeNow { db in try MessageRepository(db, project: "p").delete(created[1], threadID: thread) }
+        let page = try fixture.list(thread, ListQuery(limit: 10, order: .asc, after: created[1]))
         #expect(page.items.map(\.id) == Array(created[2...]))
     }
 
-    @Test func projectsDoNotSeeEachOther() throws {
-        let (thread, created) = try threadWithMessages(2, project: "a")
-        let found = try temporary.database.readNow { db in
+    @Test(arguments: StoreKind.available)
+    func projectsDoNotSeeEachOther(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, created) = try fixture.threadWithMessages(2, project: "a")
+        let found = try fixture.temporary.database.readNow { db in
             (try ThreadRepository(db, project: "b").find(thread), try MessageRepository(db, project: "b").find(created[0], threadID: thread))
         }
         #expect(found.0 == nil)
         #expect(found.1 == nil)
-        #expect(try list(thread, ListQuery(), project: "b").items.isEmpty)
+        #expect(try fixture.list(thread, ListQuery(), project: "b").items.isEmpty)
     }
 
-    @Test func deletingAThreadDeletesItsMessages() throws {
-        let (thread, _) = try threadWithMessages(3)
-        let remaining = try temporary.database.writeNow { db in
+    @Test(arguments: StoreKind.available)
+    func deletingAThreadDeletesItsMessages(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (thread, _) = try fixture.threadWithMessages(3)
+        let remaining = try fixture.temporary.database.writeNow { db in
             _ = try ThreadRepository(db, project: "p").delete(thread)
-            return try db.queryOne("SELECT count(*) FROM messages WHERE thread_id = ?", [.text(thread)]) { $0.int(0) }
+            return try db.queryOne("SELECT count(*) AS count FROM messages WHERE thread_id = ?", [.text(thread)]) { try $0.int("count") }
         }
         #expect(remaining == 0)
     }
 
-    @Test func assistantsRoundTripEveryField() throws {
-        let (id, createdAt) = ids.make(.assistant)
+    @Test(arguments: StoreKind.available)
+    func assistantsRoundTripEveryField(kind: StoreKind) throws {
+        let fixture = try Fixture(kind)
+        let (id, createdAt) = fixture.ids.make(.assistant)
         let assistant = Assistant(
             id: id, createdAt: createdAt, name: "n", description: "d", model: "m", instructions: "i",
             tools: [["type": "code_interpreter"]], toolResources: ["code_interpreter": ["file_ids": ["f"]]],
             metadata: ["k": "v"], temperature: 0.5, topP: 0.25, responseFormat: ["type": "json_object"], reasoningEffort: "low")
-        let read = try temporary.database.writeNow { db in
+        let read = try fixture.temporary.database.writeNow { db in
             try AssistantRepository(db, project: "p").insert(assistant)
             return try AssistantRepository(db, project: "p").find(id)
         }
@@ -180,8 +191,10 @@ struct RepositoryTests {
 
 struct TextStorageTests {
     /// Text is bound with its byte length: a NUL inside is stored and read back, not a cut-off point.
-    @Test func textWithNULRoundTrips() throws {
-        let scratch = try TemporaryDatabase()
+    /// PostgreSQL text cannot hold NUL; the driver's escape must make that invisible.
+    @Test(arguments: StoreKind.available)
+    func textWithNULRoundTrips(kind: StoreKind) throws {
+        let scratch = try TemporaryDatabase(kind)
         let database = scratch.database
         let assistant = Assistant(id: "asst_nul", createdAt: 1, name: "a\u{0}b", model: "m\u{0}", instructions: "abc\u{0}def")
         try database.writeNow { db in try AssistantRepository(db, project: "p").insert(assistant) }

@@ -1,4 +1,5 @@
 import RunsDomain
+import RunsWire
 import RunsStorage
 
 extension RunEngine {

@@ -1,5 +1,6 @@
 import ModelBackends
 import RunsDomain
+import RunsWire
 import RunsStorage
 
 /// Turns one model call's deltas into a message_creation step with its message, or a tool_calls
@@ -47,7 +48,7 @@ final class TurnRecorder: @unchecked Sendable {
             let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
-            engine.publish(run.id, [RunEvent("thread.message.delta", DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
+            engine.publish(run.id, [RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
             try count(bytes: arguments.utf8.count + (id?.utf8.count ?? 0) + (name?.utf8.count ?? 0),
                       tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
@@ -55,14 +56,14 @@ final class TurnRecorder: @unchecked Sendable {
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
-                engine.publish(run.id, [RunEvent("thread.run.step.delta",
+                engine.publish(run.id, [RunEvent(.stepDelta,
                                                  DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
                 let index = toolCalls.count
                 callIndexes[upstreamIndex] = index
                 let call = StepToolCall(id: id ?? engine.ids.id(.call), name: name ?? "", arguments: arguments)
                 toolCalls.append(call)
-                engine.publish(run.id, [RunEvent("thread.run.step.delta", DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
+                engine.publish(run.id, [RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
             }
         }
     }
@@ -106,8 +107,7 @@ final class TurnRecorder: @unchecked Sendable {
         self.message = message
         messageStep = step
         engine.publish(run.id, [
-            RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire),
-            RunEvent("thread.message.created", message.wire), RunEvent("thread.message.in_progress", message.wire),
+            .step(created: step), .step(step), .message(created: message), .message(message),
         ])
         return message
     }
@@ -121,7 +121,7 @@ final class TurnRecorder: @unchecked Sendable {
         let project = project
         try await engine.database.writing { db in try RunStepRepository(db).insert(step, project: project) }
         toolStep = step
-        engine.publish(run.id, closing + [RunEvent("thread.run.step.created", step.wire), RunEvent("thread.run.step.in_progress", step.wire)])
+        engine.publish(run.id, closing + [.step(created: step), .step(step)])
         return step
     }
 
@@ -141,7 +141,7 @@ final class TurnRecorder: @unchecked Sendable {
         }
         self.message = nil
         messageStep = nil
-        return [RunEvent("thread.message.completed", message.wire), RunEvent("thread.run.step.completed", step.wire)]
+        return [.message(message), .step(step)]
     }
 
     /// What the run's ending must store besides the run: the message text and the tool calls.
@@ -158,7 +158,7 @@ struct PendingTurnWrites: Sendable {
     let callUsage: Usage?
 
     /// Runs inside the ending's transaction, before the run's own change.
-    func store(db: SQLiteConnection, project: String) throws {
+    func store(db: any SQLSession, project: String) throws {
         if var message {
             message.content = [MessageInput.textPart(text)]
             try MessageRepository(db, project: project).update(message)

@@ -30,8 +30,9 @@ public struct DatabaseOptions: Sendable {
 
 /// The SQLite file: one writer connection and a few readers, each on its own serial queue, so
 /// blocking SQLite work never runs on the I/O queues and writes are serialized in one place.
-public final class Database: Sendable {
+public final class SQLiteStore: Store {
     public let path: String
+    public var dialect: SQLDialect { .sqlite }
     private let writer: ConnectionSlot
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
@@ -47,7 +48,7 @@ public final class Database: Sendable {
         try writeConnection.execute("PRAGMA journal_mode = WAL")
         try writeConnection.execute("PRAGMA synchronous = \(options.synchronous)")
         try writeConnection.execute("PRAGMA foreign_keys = ON")
-        try MigrationRunner.apply(try migrations ?? Migration.embedded(), to: writeConnection, now: clock.nowSeconds())
+        try MigrationRunner.apply(try migrations ?? Migration.embedded(.sqlite), to: writeConnection, now: clock.nowSeconds(), location: path)
         writer = ConnectionSlot(label: "runnel.db.writer", connection: writeConnection)
         readers = try (0..<max(1, options.readerCount)).map { index in
             let connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
@@ -56,26 +57,30 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` on a reader's queue and hands its result to `completion` there.
-    public func read<T>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T,
+    public func read<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                         completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
         let slot = readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
         slot.queue.async { completion(Result { try body(slot.connection) }) }
     }
 
-    /// Runs `body` on the writer's queue; writes are serialized there.
-    public func write<T>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T,
+    /// Runs `body` in a transaction on the writer's queue; writes are serialized there.
+    public func write<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                          completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
         let slot = writer
-        slot.queue.async { completion(Result { try body(slot.connection) }) }
+        slot.queue.async { completion(Result { try slot.connection.transaction { try body(slot.connection) } }) }
     }
 
-    /// Blocking forms, for start-up, the command line and tests; never call from an I/O queue.
-    public func readNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    public func readNow<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         let slot = readers[0]
         return try slot.queue.sync { try body(slot.connection) }
     }
 
-    public func writeNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    public func writeNow<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try writer.queue.sync { try writer.connection.transaction { try body(writer.connection) } }
+    }
+
+    /// The writer connection itself, outside any transaction, for what cannot run inside one.
+    public func withWriterConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try writer.queue.sync { try body(writer.connection) }
     }
 

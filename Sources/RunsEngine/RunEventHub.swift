@@ -1,26 +1,7 @@
 import Dispatch
 import RunsDomain
+import RunsWire
 import Synchronization
-
-/// One streamed event: its SSE name and its payload.
-public struct RunEvent: Sendable {
-    public var name: String
-    public var data: JSONValue
-
-    public init(_ name: String, _ data: JSONValue) {
-        self.name = name
-        self.data = data
-    }
-
-    /// The status a `thread.run.<status>` event announces; nil for every other event.
-    public var runStatus: RunStatus? {
-        guard name.hasPrefix("thread.run.") else { return nil }
-        return RunStatus(rawValue: String(name.dropFirst("thread.run.".count)))
-    }
-
-    /// A run event after which a stream has nothing more to say.
-    public var endsStream: Bool { runStatus?.endsPolling ?? false }
-}
 
 /// Fans a run's events out to its live streams, and wakes polls waiting for a status change.
 /// Handlers are called outside the lock, in publishing order.

@@ -3,7 +3,7 @@ import RunsDomain
 /// Domain values in the exact shape of OpenAI's objects: every required key present, `null`
 /// where the schema allows it, keys in the documented order.
 extension Assistant {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         [
             "id": .string(id),
             "object": "assistant",
@@ -24,7 +24,7 @@ extension Assistant {
 }
 
 extension ChatThread {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         [
             "id": .string(id),
             "object": "thread",
@@ -36,7 +36,7 @@ extension ChatThread {
 }
 
 extension Message {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         [
             "id": .string(id),
             "object": "thread.message",
@@ -56,9 +56,9 @@ extension Message {
     }
 }
 
-enum Wire {
+public enum Wire {
     /// The list envelope; `first_id`/`last_id` are null on an empty page.
-    static func list<T>(_ page: Page<T>, _ encode: (T) -> JSONValue, id: (T) -> String) -> JSONValue {
+    public static func list<T>(_ page: Page<T>, _ encode: (T) -> JSONValue, id: (T) -> String) -> JSONValue {
         [
             "object": "list",
             "data": .array(page.items.map(encode)),
@@ -68,7 +68,7 @@ enum Wire {
         ]
     }
 
-    static func deleted(_ id: String, object: String) -> JSONValue {
+    public static func deleted(_ id: String, object: String) -> JSONValue {
         ["id": .string(id), "object": .string(object), "deleted": true]
     }
 }

@@ -1,28 +1,29 @@
 import RunsDomain
+import RunsWire
 import RunsStorage
 
 /// Stores a run transition together with what it means for the run's open message and steps,
 /// inside the caller's transaction, and returns the events to publish once it commits.
-enum RunTransitions {
-    struct Applied: Sendable {
-        var run: Run
-        var events: [RunEvent]
+public enum RunTransitions {
+    public struct Applied: Sendable {
+        public var run: Run
+        public var events: [RunEvent]
     }
 
     /// - Parameter keepToolStepOpen: a run waiting for tool outputs keeps its tool_calls step open.
-    static func apply(_ command: RunCommand, to run: Run, project: String, db: SQLiteConnection, now: Int,
+    public static func apply(_ command: RunCommand, to run: Run, project: String, db: any SQLSession, now: Int,
                       stepUsage: Usage? = nil) throws -> Applied {
-        let (next, eventName) = try RunStateMachine.transition(run, command, now: now)
+        let next = try RunStateMachine.transition(run, command, now: now)
         guard try RunRepository(db, project: nil).compareAndSet(next, expectedVersion: run.version) else {
             throw APIError(.unavailable, "Run \(run.id) changed while it was being updated; please retry.")
         }
         var events = try closeArtifacts(of: next, project: project, db: db, now: now, stepUsage: stepUsage)
-        events.append(RunEvent(eventName, next.wire))
+        events.append(.run(next))
         return Applied(run: next, events: events)
     }
 
     /// Ends the run's in-progress message and steps the way the run ended.
-    static func closeArtifacts(of run: Run, project: String, db: SQLiteConnection, now: Int, stepUsage: Usage?) throws -> [RunEvent] {
+    static func closeArtifacts(of run: Run, project: String, db: any SQLSession, now: Int, stepUsage: Usage?) throws -> [RunEvent] {
         guard run.status.isTerminal || run.status == .requiresAction else { return [] }
         var events: [RunEvent] = []
         let messages = MessageRepository(db, project: project)
@@ -37,7 +38,7 @@ enum RunTransitions {
                 message.incompleteDetails = ["reason": .string(incompleteReason(for: run))]
             }
             try messages.update(message)
-            events.append(RunEvent("thread.message.\(message.status.rawValue)", message.wire))
+            events.append(.message(message))
         }
         let steps = RunStepRepository(db)
         let open = try steps.all(runID: run.id).filter { $0.status == .inProgress }
@@ -52,7 +53,7 @@ enum RunTransitions {
             step.close(status, at: now, error: run.lastError)
             if offset == open.count - 1, let stepUsage { step.usage = stepUsage }
             try steps.update(step)
-            events.append(RunEvent("thread.run.step.\(step.status.rawValue)", step.wire))
+            events.append(.step(step))
         }
         return events
     }

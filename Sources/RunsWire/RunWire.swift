@@ -1,7 +1,7 @@
 import RunsDomain
 
 extension Run {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         let showsUsage = status.isTerminal || status == .requiresAction
         return [
             "id": .string(id),
@@ -39,23 +39,23 @@ extension Run {
 }
 
 extension ToolCall {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         ["id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": .string(arguments)]]
     }
 }
 
 extension RunError {
-    var wire: JSONValue { ["code": .string(code.rawValue), "message": .string(message)] }
+    public var wire: JSONValue { ["code": .string(code.rawValue), "message": .string(message)] }
 }
 
 extension Usage {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         ["prompt_tokens": .integer(promptTokens), "completion_tokens": .integer(completionTokens), "total_tokens": .integer(totalTokens)]
     }
 }
 
 extension RunStep {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         let details: JSONValue = switch type {
         case .messageCreation: ["type": "message_creation", "message_creation": ["message_id": JSONValue(messageID)]]
         case .toolCalls: ["type": "tool_calls", "tool_calls": .array(toolCalls.map(\.wire))]
@@ -82,7 +82,7 @@ extension RunStep {
 }
 
 extension StepToolCall {
-    var wire: JSONValue {
+    public var wire: JSONValue {
         ["id": .string(id), "type": "function",
          "function": ["name": .string(name), "arguments": .string(arguments), "output": JSONValue(output)]]
     }
@@ -90,19 +90,19 @@ extension StepToolCall {
 
 /// The delta events' payloads, shaped so the SDKs' accumulators rebuild the right snapshot:
 /// ids and names only in a tool call's first delta, `annotations` only in the first text delta.
-enum DeltaWire {
-    static func messageText(messageID: String, text: String, first: Bool) -> JSONValue {
+public enum DeltaWire {
+    public static func messageText(messageID: String, text: String, first: Bool) -> JSONValue {
         let textObject: JSONValue = first ? ["value": .string(text), "annotations": []] : ["value": .string(text)]
         return ["id": .string(messageID), "object": "thread.message.delta",
                 "delta": ["content": [["index": 0, "type": "text", "text": textObject]]]]
     }
 
-    static func toolCallStart(stepID: String, index: Int, call: StepToolCall) -> JSONValue {
+    public static func toolCallStart(stepID: String, index: Int, call: StepToolCall) -> JSONValue {
         stepDelta(stepID, ["index": .integer(index), "id": .string(call.id), "type": "function",
                            "function": ["name": .string(call.name), "arguments": .string(call.arguments), "output": nil]])
     }
 
-    static func toolCallArguments(stepID: String, index: Int, fragment: String) -> JSONValue {
+    public static func toolCallArguments(stepID: String, index: Int, fragment: String) -> JSONValue {
         stepDelta(stepID, ["index": .integer(index), "type": "function", "function": ["arguments": .string(fragment)]])
     }
 

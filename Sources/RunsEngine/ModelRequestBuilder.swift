@@ -1,5 +1,6 @@
 import ModelBackends
 import RunsDomain
+import RunsWire
 
 /// What the model sees for a run: the run's instructions, the thread's messages cut by the
 /// truncation strategy, this run's earlier tool calls with their outputs, and the run's settings.

@@ -1,5 +1,6 @@
 import ModelBackends
 import RunsDomain
+import RunsWire
 import RunsStorage
 
 /// Executes one turn of a run: queued → in_progress, one model call whose deltas become message
@@ -10,7 +11,7 @@ struct RunExecutor {
     let runID: String
     let control: RunControl
 
-    private var database: Database { engine.database }
+    private var database: any Store { engine.database }
     private var now: Int { engine.clock.nowSeconds() }
 
     func execute() async {

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import ModelBackends
 import RunsDomain
+import RunsWire
 import RunsStorage
 import Synchronization
 
@@ -20,10 +21,15 @@ public struct RunEngineSettings: Sendable {
     /// Runs waiting for an execution slot; past it, creating a run answers 429.
     public var maxQueuedRuns: Int
     public var endingRetry: RetryPolicy
+    /// Times a run cut off mid-turn re-executes that turn before it fails.
+    public var runRetries: Int
+    /// How long a node's claim on a run lasts without a heartbeat (shared databases only).
+    public var leaseSeconds: Double
 
     public init(expirySeconds: Int = 600, maxConcurrentRuns: Int = 64, pollHoldSeconds: Double = 2,
                 pollAfterMilliseconds: Int = 500, sweepIntervalSeconds: Double = 1, streamKeepAliveSeconds: Double = 15,
-                maxQueuedRuns: Int = 10_000, endingRetry: RetryPolicy = RetryPolicy()) {
+                maxQueuedRuns: Int = 10_000, runRetries: Int = 2, leaseSeconds: Double = 10,
+                endingRetry: RetryPolicy = RetryPolicy()) {
         self.expirySeconds = expirySeconds
         self.maxConcurrentRuns = maxConcurrentRuns
         self.pollHoldSeconds = pollHoldSeconds
@@ -32,6 +38,8 @@ public struct RunEngineSettings: Sendable {
         self.streamKeepAliveSeconds = streamKeepAliveSeconds
         self.maxQueuedRuns = maxQueuedRuns
         self.endingRetry = endingRetry
+        self.runRetries = runRetries
+        self.leaseSeconds = leaseSeconds
     }
 }
 
@@ -55,7 +63,7 @@ public struct RetryPolicy: Sendable {
 }
 
 /// Why an executing run is being stopped.
-enum StopReason: Sendable {
+public enum StopReason: Sendable {
     case cancel
     case expire
 }
@@ -86,20 +94,20 @@ final class RunControl: Sendable {
 /// Runs the runs: a bounded number execute at once, the rest wait queued; a sweeper expires
 /// overdue runs; recovery settles what a crash left behind.
 public final class RunEngine: Sendable {
-    let database: Database
-    let hub: RunEventHub
+    public let database: any Store
+    public let hub: RunEventHub
     let backend: any ModelBackend
-    let clock: any Clock
-    let ids: ObjectIDGenerator
-    let settings: RunEngineSettings
-    let log: Logger
+    public let clock: any Clock
+    public let ids: ObjectIDGenerator
+    public let settings: RunEngineSettings
+    public let log: Logger
     /// A deque, so taking the next run is O(1) however many wait.
     private let queue = Mutex<(waiting: Deque<String>, running: Int, draining: Bool)>(([], 0, false))
     private let controls = Mutex<[String: RunControl]>([:])
     /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
     nonisolated(unsafe) private let sweeper: any DispatchSourceTimer
 
-    public init(database: Database, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
+    public init(database: any Store, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
                 settings: RunEngineSettings, log: Logger) {
         self.database = database
         self.backend = backend
@@ -136,7 +144,7 @@ public final class RunEngine: Sendable {
     var isStopping: Bool { queue.withLock { $0.draining } }
 
     /// Refuses a new run when as many are already waiting as allowed; the client retries later.
-    func checkQueueRoom() throws(APIError) {
+    public func checkQueueRoom() throws(APIError) {
         let waiting = queue.withLock { $0.waiting.count }
         guard waiting < settings.maxQueuedRuns else {
             throw APIError(.rateLimited, "Too many runs are waiting to execute (\(waiting)); retry shortly.", code: "rate_limit_exceeded")
@@ -144,7 +152,7 @@ public final class RunEngine: Sendable {
     }
 
     /// Starts the run now if a slot is free, else when one frees up.
-    func enqueue(_ runID: String) {
+    public func enqueue(_ runID: String) {
         let start = queue.withLock { state -> Bool in
             guard state.running < settings.maxConcurrentRuns, !state.draining else {
                 state.waiting.append(runID)
@@ -175,13 +183,13 @@ public final class RunEngine: Sendable {
 
     /// Stops an executing run's model call; false when the run is not executing here.
     @discardableResult
-    func stopExecution(_ runID: String, _ reason: StopReason) -> Bool {
+    public func stopExecution(_ runID: String, _ reason: StopReason) -> Bool {
         guard let control = controls.withLock({ $0[runID] }) else { return false }
         control.stop(reason)
         return true
     }
 
-    func publish(_ runID: String, _ events: [RunEvent]) {
+    public func publish(_ runID: String, _ events: [RunEvent]) {
         hub.publish(runID, events)
     }
 }

@@ -1,0 +1,218 @@
+import CPostgres
+import Foundation
+
+/// One libpq connection. Not thread-safe: the pool lends it to one block at a time, on its slot's
+/// queue. Statements are prepared once per connection and reused by their text.
+public final class PostgresConnection: SQLSession {
+    public var dialect: SQLDialect { .postgresql }
+    let handle: OpaquePointer
+    private let url: PostgresURL
+    private var prepared: [String: String] = [:]
+    private var depth = 0
+
+    /// Connects and sets the session up. `statementTimeoutMilliseconds` bounds every statement,
+    /// so a stuck query cannot hold a pooled connection for ever.
+    init(url: PostgresURL, statementTimeoutMilliseconds: Int, connectTimeoutSeconds: Int = 5) throws(PostgresError) {
+        self.url = url
+        let info = url.connectionString(extra: [
+            ("connect_timeout", String(connectTimeoutSeconds)), ("application_name", "runnel"),
+            ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(statementTimeoutMilliseconds)"),
+        ])
+        guard let connection = PQconnectdb(info) else {
+            throw PostgresError(sqlState: nil, message: "libpq could not allocate a connection.")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = url.scrub(String(cString: PQerrorMessage(connection)))
+            PQfinish(connection)
+            throw PostgresError(sqlState: nil, message: "Could not connect to PostgreSQL at \(url): \(message)")
+        }
+        handle = connection
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// False once the server or the network dropped the connection.
+    var isUsable: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The socket, for waiting on notifications.
+    var socket: Int32 { PQsocket(handle) }
+
+    public func execute(_ sql: String) throws {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+    }
+
+    @discardableResult
+    public func run(_ sql: String, _ values: [SQLValue]) throws -> Int {
+        let result = try perform(sql, values)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? Int(PQntuples(result))
+    }
+
+    public func query<T>(_ sql: String, _ values: [SQLValue], _ map: (any SQLRow) throws -> T) throws -> [T] {
+        let result = try perform(sql, values)
+        defer { PQclear(result) }
+        let count = PQntuples(result)
+        var rows: [T] = []
+        rows.reserveCapacity(Int(count))
+        for index in 0..<count {
+            rows.append(try map(PostgresRow(result: result, row: index)))
+        }
+        return rows
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        let level = depth
+        let savepoint = "runnel_\(level)"
+        try execute(level == 0 ? "BEGIN" : "SAVEPOINT \(savepoint)")
+        depth = level + 1
+        defer { depth = level }
+        do {
+            let result = try body()
+            try execute(level == 0 ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)")
+            return result
+        } catch {
+            if isUsable { try? execute(level == 0 ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint)") }
+            throw error
+        }
+    }
+
+    /// Notifications that arrived (after `consumeInput`), oldest first.
+    func takeNotifications() -> [(channel: String, payload: String)] {
+        var notifications: [(String, String)] = []
+        while let notification = PQnotifies(handle) {
+            notifications.append((String(cString: notification.pointee.relname), String(cString: notification.pointee.extra)))
+            PQfreemem(notification)
+        }
+        return notifications
+    }
+
+    /// Reads what the server sent without blocking; false when the connection broke.
+    func consumeInput() -> Bool { PQconsumeInput(handle) == 1 }
+
+    private func perform(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer? {
+        let name = try statementName(sql, parameterCount: values.count)
+        let texts: [String?] = values.map { value in
+            switch value {
+            case .null: nil
+            case .integer(let number): String(number)
+            case .real(let number): number.isFinite ? "\(number)" : (number.isNaN ? "NaN" : (number > 0 ? "Infinity" : "-Infinity"))
+            case .text(let text): PostgresText.encode(text)
+            }
+        }
+        let result = withCStrings(texts) { pointers in
+            PQexecPrepared(handle, name, Int32(values.count), pointers, nil, nil, 0)
+        }
+        do {
+            try check(result, sql: sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return result
+    }
+
+    private func statementName(_ sql: String, parameterCount: Int) throws -> String {
+        if let name = prepared[sql] { return name }
+        let name = "runnel_s\(prepared.count)"
+        let result = PQprepare(handle, name, PlaceholderRewriter.postgres(sql), 0, nil)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        prepared[sql] = name
+        return name
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String) throws(PostgresError) {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            let message = primary ?? String(cString: PQerrorMessage(handle))
+            throw PostgresError(sqlState: state, message: url.scrub(message), sql: sql)
+        }
+    }
+}
+
+/// Passes Swift strings to C as an array of NUL-terminated strings (nil for SQL NULL).
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeMutableBufferPointer { buffer in
+        body(buffer.map { UnsafePointer($0) })
+    }
+}
+
+/// A row of a text-format result; values are typed by the column's type.
+struct PostgresRow: SQLRow {
+    let result: OpaquePointer?
+    let row: Int32
+
+    func value(_ column: String) throws -> SQLValue {
+        let index = PQfnumber(result, column)
+        guard index >= 0 else { throw CorruptRow(column: column, problem: "is not in the result") }
+        if PQgetisnull(result, row, index) == 1 { return .null }
+        let text = String(cString: PQgetvalue(result, row, index))
+        switch PQftype(result, index) {
+        case 20, 21, 23:
+            guard let number = Int64(text) else { throw CorruptRow(column: column, problem: "is not an integer") }
+            return .integer(number)
+        case 16:
+            return .integer(text == "t" ? 1 : 0)
+        case 700, 701, 1700:
+            guard let number = Double(text) else { throw CorruptRow(column: column, problem: "is not a number") }
+            return .real(number)
+        default:
+            return .text(PostgresText.decode(text))
+        }
+    }
+}
+
+/// PostgreSQL text cannot hold NUL, which SQLite stores and clients may send. Text is kept with
+/// NUL written as U+FFFF U+0001 and U+FFFF itself as U+FFFF U+0002 (a noncharacter, so real text
+/// almost never pays for the escape), and read back exactly as sent.
+enum PostgresText {
+    static func encode(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0 || $0 == 0xEF }), text.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFF}" }) else {
+            return text
+        }
+        return text.replacingOccurrences(of: "\u{FFFF}", with: "\u{FFFF}\u{2}").replacingOccurrences(of: "\u{0}", with: "\u{FFFF}\u{1}")
+    }
+
+    static func decode(_ text: String) -> String {
+        guard text.contains("\u{FFFF}") else { return text }
+        return text.replacingOccurrences(of: "\u{FFFF}\u{1}", with: "\u{0}").replacingOccurrences(of: "\u{FFFF}\u{2}", with: "\u{FFFF}")
+    }
+}
+
+/// `?` and `?N` placeholders (both dialects' repositories use SQLite's) as PostgreSQL's `$N`.
+enum PlaceholderRewriter {
+    static func postgres(_ sql: String) -> String {
+        var output = ""
+        var next = 1
+        var inString = false
+        var characters = sql.makeIterator()
+        var pending: Character? = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            if character == "'" { inString.toggle() }
+            guard character == "?", !inString else {
+                output.append(character)
+                continue
+            }
+            var digits = ""
+            while let digit = pending, digit.isASCII, digit.isNumber {
+                digits.append(digit)
+                pending = characters.next()
+            }
+            if digits.isEmpty {
+                output += "$\(next)"
+                next += 1
+            } else {
+                output += "$" + digits
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,34 @@
+/// Where Runnel keeps everything: SQLite (one process, one file) or PostgreSQL (several nodes).
+/// Handlers and the engine see only this and `SQLSession`, never a driver.
+public protocol Store: Sendable {
+    var dialect: SQLDialect { get }
+
+    /// Runs `body` with a connection for reading and hands its result to `completion`, off the
+    /// caller's thread.
+    func read<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
+                 completion: @escaping @Sendable (Result<T, any Error>) -> Void)
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func write<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
+                  completion: @escaping @Sendable (Result<T, any Error>) -> Void)
+
+    /// Blocking forms, for start-up, the command line and tests; never call from an I/O queue.
+    func readNow<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    func writeNow<T>(_ body: (any SQLSession) throws -> T) throws -> T
+
+    /// Waits for queued work, then closes every connection.
+    func close()
+}
+
+/// Storage failures a client is told about as 503 or 507 rather than 500.
+public enum StorageCondition: Sendable {
+    /// Busy, unreachable, restarting, timed out: retrying later may work.
+    case unavailable(message: String, retryAfterSeconds: Int)
+    /// The disk is full: nothing more can be written until space is freed.
+    case full
+}
+
+/// Errors of either driver that say the database, not the request, is the problem.
+public protocol StorageConditionError: Error {
+    var condition: StorageCondition? { get }
+}
