@@ -19,13 +19,15 @@ public final class RunnelApplication: Sendable {
     static let largeBody = 256 * 1024
 
     public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
-                engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger) {
+                engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger,
+                node: String? = nil, bus: (any ClusterBus)? = nil) {
         self.database = database
         self.keys = keys
         self.log = log
         let ids = ObjectIDGenerator(clock: clock)
         services = Services(ids: ids, clock: clock)
-        engine = RunEngine(database: database, backend: backend, clock: clock, ids: ids, settings: engineSettings, log: log)
+        engine = RunEngine(database: database, backend: backend, clock: clock, ids: ids, settings: engineSettings, log: log,
+                           node: node, bus: bus)
         var router = Router<Route>(optionalPrefix: "v1")
         router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
         AssistantsEndpoints.register(in: &router)

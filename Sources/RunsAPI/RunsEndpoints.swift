@@ -49,7 +49,13 @@ enum RunsEndpoints {
                 for input in additional {
                     try messages.insert(MessagesEndpoints.message(from: input, threadID: thread.id, services: context.services))
                 }
-                try RunRepository(db, project: context.project).insert(run, project: context.project)
+                do {
+                    try RunRepository(db, project: context.project).insert(run, project: context.project)
+                } catch let error as any StorageConditionError where error.isUniqueViolation {
+                    // Another node started a run on this thread a moment ago: the database's
+                    // one-active-run index holds the lock across nodes.
+                    throw APIError.invalid("Thread \(thread.id) already has an active run.")
+                }
             }
             return Outcome(run: run, events: [.run(created: run), .run(run)],
                            stream: settings.stream, enqueue: true)
@@ -93,7 +99,7 @@ enum RunsEndpoints {
                 outputs.append((try object.string("tool_call_id").value ?? "", try object.string("output").value ?? ""))
             }
             return try db.transaction {
-                let run = try existingRun(context, db)
+                let run = try existingRun(context, db, locking: true)
                 guard run.status == .requiresAction, let pending = run.requiredAction else {
                     throw APIError.invalid(TransitionError(status: run.status, command: "submitToolOutputs").message)
                 }
@@ -123,7 +129,7 @@ enum RunsEndpoints {
         let now = engine.clock.nowSeconds()
         engine.database.write({ db -> Outcome in
             try db.transaction {
-                let run = try existingRun(context, db)
+                let run = try existingRun(context, db, locking: true)
                 guard !run.status.isTerminal else {
                     throw APIError.invalid(TransitionError(status: run.status, command: "cancel").message)
                 }
@@ -132,7 +138,7 @@ enum RunsEndpoints {
             }
         }, completion: { result in
             if case .success(let outcome) = result, outcome.run.status == .cancelling {
-                engine.stopExecution(outcome.run.id, .cancel)
+                engine.stopEverywhere(outcome.run.id, .cancel)
             }
             answer(result, context, responder, engine)
         })
@@ -203,7 +209,7 @@ enum RunsEndpoints {
     static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["metadata"])
         return try db.transaction {
-            var run = try existingRun(context, db)
+            var run = try existingRun(context, db, locking: true)
             guard let metadata = try Validate.metadata(body.field("metadata")) else { return run.wire }
             let version = run.version
             run.metadata = metadata
@@ -232,10 +238,11 @@ enum RunsEndpoints {
     }
 
     /// The run in its thread, in the caller's project; a missing thread is reported as such.
-    static func existingRun(_ context: APIContext, _ db: any SQLSession) throws -> Run {
+    /// - Parameter locking: the caller will change the run (its row is locked on PostgreSQL).
+    static func existingRun(_ context: APIContext, _ db: any SQLSession, locking: Bool = false) throws -> Run {
         let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         let id = context.parameter("run_id")
-        guard let run = try RunRepository(db, project: context.project).find(id, threadID: thread.id) else {
+        guard let run = try RunRepository(db, project: context.project).find(id, threadID: thread.id, locking: locking) else {
             throw APIError.notFound("run", id)
         }
         return run

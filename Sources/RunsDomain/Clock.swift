@@ -11,6 +11,9 @@ public protocol Clock: Sendable {
 extension Clock {
     /// Unix seconds, the unit of every timestamp on the wire.
     public func nowSeconds() -> Int { Int(nowMilliseconds() / 1000) }
+
+    /// Milliseconds since the epoch as an `Int`, for deadlines stored beside other integers.
+    public var milliseconds: Int { Int(nowMilliseconds()) }
 }
 
 public struct SystemClock: Clock {

@@ -1,4 +1,3 @@
-import DequeModule
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -66,11 +65,33 @@ public struct RetryPolicy: Sendable {
 public enum StopReason: Sendable {
     case cancel
     case expire
+    /// Another node took the run over (this node's lease ran out) or this node is stopping:
+    /// the executor stops without writing, and whoever holds the lease carries on.
+    case leaseLost
+}
+
+/// How an executor takes up a run.
+enum Assignment: Sendable {
+    /// A queued run: start its turn.
+    case start
+    /// An in-progress run whose turn was cut off (a crash, a lost lease): execute it again.
+    case resume
+    /// A cancelling run whose executor is gone: end it cancelled.
+    case finishCancelling
 }
 
 /// The handle on one executing run: stopping it cancels its model call.
 final class RunControl: Sendable {
     private let state = Mutex<(reason: StopReason?, task: Task<ModelOutcome, any Error>?)>((nil, nil))
+    /// Runs claimed from the shared queue may be streamed on another node: all their events
+    /// cross to the other nodes, not only status changes.
+    let relayEverything: Bool
+    /// Set once the executor holds the run's lease; the heartbeat checks only those.
+    let leased = Atomic<Bool>(false)
+
+    init(relayEverything: Bool) {
+        self.relayEverything = relayEverything
+    }
 
     var reason: StopReason? { state.withLock { $0.reason } }
 
@@ -91,8 +112,10 @@ final class RunControl: Sendable {
     }
 }
 
-/// Runs the runs: a bounded number execute at once, the rest wait queued; a sweeper expires
-/// overdue runs; recovery settles what a crash left behind.
+/// Runs the runs. The database holds the queue: a node executes a run while it holds the run's
+/// lease, at most `maxConcurrentRuns` at once; runs beyond wait queued and are claimed as slots
+/// free up, by this node or any other sharing the database. A sweeper expires overdue runs, and
+/// a heartbeat keeps this node's leases while it works.
 public final class RunEngine: Sendable {
     public let database: any Store
     public let hub: RunEventHub
@@ -101,83 +124,137 @@ public final class RunEngine: Sendable {
     public let ids: ObjectIDGenerator
     public let settings: RunEngineSettings
     public let log: Logger
-    /// A deque, so taking the next run is O(1) however many wait.
-    private let queue = Mutex<(waiting: Deque<String>, running: Int, draining: Bool)>(([], 0, false))
+    /// This process, as lease owner and bus sender.
+    public let node: String
+    let bus: any ClusterBus
+    private let slots = Mutex<(running: Int, draining: Bool)>((0, false))
     private let controls = Mutex<[String: RunControl]>([:])
+    /// Queued runs in the database, as of the last claim pass, plus those queued here since.
+    private let waitingEstimate = Atomic<Int>(0)
+    let claimQueue = DispatchQueue(label: "runnel.claims")
+    let claimRequested = Atomic<Bool>(false)
+    let lastRenewal = Atomic<Int>(0)
     /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
-    nonisolated(unsafe) private let sweeper: any DispatchSourceTimer
+    nonisolated(unsafe) private let timers: [any DispatchSourceTimer]
 
     public init(database: any Store, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
-                settings: RunEngineSettings, log: Logger) {
+                settings: RunEngineSettings, log: Logger, node: String? = nil, bus: (any ClusterBus)? = nil) {
         self.database = database
         self.backend = backend
         self.clock = clock
         self.ids = ids
         self.settings = settings
         self.log = log
+        self.node = node ?? Self.makeNodeName()
+        self.bus = bus ?? LocalBus()
         hub = RunEventHub()
-        sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
+        let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
+        let claimer = DispatchSource.makeTimerSource(queue: claimQueue)
+        let heart = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.heartbeat"))
+        timers = [sweeper, claimer, heart]
         // Active from the start (an inactive source may not be released), idle until `start`.
-        sweeper.schedule(deadline: .distantFuture)
+        for timer in timers { timer.schedule(deadline: .distantFuture) }
         sweeper.setEventHandler { [weak self] in self?.sweepExpired() }
-        sweeper.activate()
+        claimer.setEventHandler { [weak self] in self?.claimPass() }
+        heart.setEventHandler { [weak self] in self?.heartbeat() }
+        for timer in timers { timer.activate() }
     }
 
-    /// Settles runs a previous process left unfinished, then starts the expiry sweeper.
+    public static func makeNodeName() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host.isEmpty ? "node" : host)-\(getpid())-\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
+    }
+
+    /// Takes up what the database holds for this node (with SQLite, everything a previous process
+    /// left unfinished), then starts the sweeper, the claimer and the heartbeat.
     public func start() throws {
-        try recover()
-        sweeper.schedule(deadline: .now() + settings.sweepIntervalSeconds, repeating: settings.sweepIntervalSeconds)
+        if database.dialect == .sqlite {
+            // One process per file: whoever held leases before this start is gone.
+            try database.writeNow { db in try RunLeases.releaseEveryLease(db) }
+        }
+        lastRenewal.store(clock.milliseconds, ordering: .relaxed)
+        bus.start { [weak self] message in self?.receive(message) }
+        let claimInterval = database.dialect == .sqlite ? 1.0 : 0.5
+        let heartbeatInterval = max(0.05, settings.leaseSeconds / 3)
+        timers[0].schedule(deadline: .now() + settings.sweepIntervalSeconds, repeating: settings.sweepIntervalSeconds)
+        timers[1].schedule(deadline: .now(), repeating: claimInterval)
+        timers[2].schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
     }
 
-    /// Stops the sweeper and starting runs, then waits up to `timeout` seconds for executing runs
-    /// to finish. Runs still queued stay queued and execute after the next start.
+    /// Stops claiming, then waits up to `timeout` seconds for executing runs to finish. Runs
+    /// still executing are given up (their leases released, so another node, or the next start,
+    /// executes their turn again); queued runs stay queued.
     public func stop(timeout: Double = 0) {
-        sweeper.cancel()
-        queue.withLock { $0.draining = true }
+        for timer in timers { timer.cancel() }
+        slots.withLock { $0.draining = true }
         let deadline = DispatchTime.now() + timeout
-        while queue.withLock({ $0.running }) > 0, DispatchTime.now() < deadline {
+        while slots.withLock({ $0.running }) > 0, DispatchTime.now() < deadline {
             usleep(10_000)
         }
+        let abandoned = controls.withLock { Array($0.values) }
+        for control in abandoned { control.stop(.leaseLost) }
+        if !abandoned.isEmpty || database.dialect == .postgresql {
+            do {
+                try database.writeNow { [node] db in try RunLeases(db, owner: node).releaseAll() }
+            } catch {
+                log.warning("could not release this node's run leases; other nodes take them when they run out: \(error)")
+            }
+        }
+        bus.stop()
     }
 
     /// True once `stop` began: work that cannot finish now is left for recovery at the next start.
-    var isStopping: Bool { queue.withLock { $0.draining } }
+    var isStopping: Bool { slots.withLock { $0.draining } }
 
     /// Refuses a new run when as many are already waiting as allowed; the client retries later.
     public func checkQueueRoom() throws(APIError) {
-        let waiting = queue.withLock { $0.waiting.count }
+        let waiting = waitingEstimate.load(ordering: .relaxed)
         guard waiting < settings.maxQueuedRuns else {
             throw APIError(.rateLimited, "Too many runs are waiting to execute (\(waiting)); retry shortly.", code: "rate_limit_exceeded")
         }
     }
 
-    /// Starts the run now if a slot is free, else when one frees up.
+    /// A run was queued (created, or given its tool outputs) on this node: it starts here if a
+    /// slot is free, else it waits in the database for the first node with room.
     public func enqueue(_ runID: String) {
-        let start = queue.withLock { state -> Bool in
-            guard state.running < settings.maxConcurrentRuns, !state.draining else {
-                state.waiting.append(runID)
-                return false
-            }
-            state.running += 1
-            return true
+        if reserveSlots(1) == 1 {
+            launch(runID, .start, relayEverything: false)
+        } else {
+            waitingEstimate.add(1, ordering: .relaxed)
+            bus.announce(.work)
         }
-        if start { launch(runID) }
     }
 
-    private func launch(_ runID: String) {
-        let control = RunControl()
-        controls.withLock { $0[runID] = control }
+    /// Reserves up to `wanted` execution slots; how many it got.
+    func reserveSlots(_ wanted: Int) -> Int {
+        slots.withLock { state in
+            guard !state.draining else { return 0 }
+            let granted = max(0, min(wanted, settings.maxConcurrentRuns - state.running))
+            state.running += granted
+            return granted
+        }
+    }
+
+    func releaseSlots(_ count: Int, requestingMore: Bool = true) {
+        guard count > 0 else { return }
+        slots.withLock { $0.running -= count }
+        if requestingMore { requestClaim() }
+    }
+
+    func launch(_ runID: String, _ assignment: Assignment, relayEverything: Bool) {
+        let control = RunControl(relayEverything: relayEverything)
+        let fresh = controls.withLock { controls -> Bool in
+            guard controls[runID] == nil else { return false }
+            controls[runID] = control
+            return true
+        }
+        guard fresh else { return releaseSlots(1) }
         Task { [self] in
-            await RunExecutor(engine: self, runID: runID, control: control).execute()
+            await RunExecutor(engine: self, runID: runID, control: control).execute(assignment)
             controls.withLock { $0[runID] = nil }
-            let next = queue.withLock { state -> String? in
-                if state.waiting.isEmpty || state.draining {
-                    state.running -= 1
-                    return nil
-                }
-                return state.waiting.popFirst()
-            }
-            if let next { launch(next) }
+            releaseSlots(1, requestingMore: waitingEstimate.load(ordering: .relaxed) > 0)
         }
     }
 
@@ -189,7 +266,32 @@ public final class RunEngine: Sendable {
         return true
     }
 
-    public func publish(_ runID: String, _ events: [RunEvent]) {
+    /// Stops the run wherever it executes: here, or on the node that holds it.
+    public func stopEverywhere(_ runID: String, _ reason: StopReason) {
+        if !stopExecution(runID, reason), reason == .cancel { bus.announce(.cancel(runID: runID)) }
+    }
+
+    /// Hands events to this node's streams and polls, and to the other nodes': status changes
+    /// always (polls anywhere wait for them), everything when a stream elsewhere may follow.
+    public func publish(_ runID: String, _ events: [RunEvent], everywhere: Bool = false) {
+        guard !events.isEmpty else { return }
         hub.publish(runID, events)
+        let relayed = everywhere ? events : events.filter { $0.runStatus != nil }
+        if !relayed.isEmpty { bus.announce(.events(runID: runID, relayed)) }
+    }
+
+    var currentControls: [String: RunControl] { controls.withLock { $0 } }
+
+    /// The lease deadline for a lease taken or renewed now, in milliseconds.
+    func leaseDeadline() -> Int { clock.milliseconds + Int(settings.leaseSeconds * 1000) }
+
+    func noteWaiting(_ count: Int) { waitingEstimate.store(count, ordering: .relaxed) }
+
+    private func receive(_ message: ClusterMessage) {
+        switch message {
+        case .events(let runID, let events): hub.publish(runID, events)
+        case .cancel(let runID): stopExecution(runID, .cancel)
+        case .work: requestClaim()
+        }
     }
 }

@@ -14,9 +14,14 @@ struct RunExecutor {
     private var database: any Store { engine.database }
     private var now: Int { engine.clock.nowSeconds() }
 
-    func execute() async {
+    func execute(_ assignment: Assignment) async {
         do {
-            guard let (run, project) = try await start() else { return }
+            let taken: (Run, String)? = switch assignment {
+            case .start: try await start()
+            case .resume: try await resume()
+            case .finishCancelling: try await finishCancelling()
+            }
+            guard let (run, project) = taken else { return }
             try await generate(run, project: project)
         } catch {
             engine.log.error("run \(runID) failed inside the engine: \(error)")
@@ -24,21 +29,67 @@ struct RunExecutor {
         }
     }
 
-    /// queued → in_progress; nil when the run is no longer queued (cancelled, expired, deleted).
+    private var leases: @Sendable (any SQLSession) -> RunLeases {
+        { [node = engine.node] db in RunLeases(db, owner: node) }
+    }
+
+    /// queued → in_progress, taking the run's lease; nil when the run is no longer queued
+    /// (cancelled, expired, deleted) or another node holds it.
     private func start() async throws -> (Run, String)? {
-        let now = now
-        let runID = runID
+        let (now, nowMilliseconds, until) = (now, engine.clock.milliseconds, engine.leaseDeadline())
+        let (runID, leases) = (runID, leases)
         let started = try await database.writing { db -> (RunTransitions.Applied, String)? in
-            try db.transaction {
-                guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .queued else {
-                    return nil
-                }
-                return (try RunTransitions.apply(.start, to: run, project: project, db: db, now: now), project)
+            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .queued,
+                  try leases(db).takeIfFree(runID, now: nowMilliseconds, until: until) else {
+                return nil
             }
+            return (try RunTransitions.apply(.start, to: run, project: project, db: db, now: now), project)
         }
         guard let (applied, project) = started else { return nil }
-        engine.publish(runID, applied.events)
+        control.leased.store(true, ordering: .releasing)
+        publish(applied.events)
         return (applied.run, project)
+    }
+
+    /// Takes up a run whose turn was cut off: the partial message and open steps go, and the
+    /// turn executes again from the last committed state, up to `runRetries` times.
+    private func resume() async throws -> (Run, String)? {
+        let (now, runID, leases, retries) = (now, runID, leases, engine.settings.runRetries)
+        let resumed = try await database.writing { db -> (run: Run, project: String, failed: [RunEvent]?)? in
+            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .inProgress,
+                  try leases(db).holds(runID) else {
+                return nil
+            }
+            let interruptions = try RunLeases.countInterruption(db, runID: runID)
+            guard interruptions <= retries else {
+                let error = RunError(.serverError, "This run was interrupted \(interruptions) times (a Runnel node stopped or lost contact mid-answer) and was stopped. Create a new run to continue.")
+                let applied = try RunTransitions.apply(.fail(error, usage: nil), to: run, project: project, db: db, now: now)
+                try leases(db).release(runID)
+                return (applied.run, project, applied.events)
+            }
+            try MessageRepository(db, project: project).deleteOpen(runID: runID)
+            try RunStepRepository(db).deleteOpen(runID: runID)
+            return (run, project, nil)
+        }
+        guard let resumed else { return nil }
+        if let failed = resumed.failed {
+            publish(failed)
+            return nil
+        }
+        control.leased.store(true, ordering: .releasing)
+        engine.log.info("run \(runID): executing its interrupted turn again")
+        return (resumed.run, resumed.project)
+    }
+
+    /// A run left `cancelling` by a node that is gone ends cancelled.
+    private func finishCancelling() async throws -> (Run, String)? {
+        control.leased.store(true, ordering: .releasing)
+        await settle(.finishCancelling(usage: nil), recorder: nil)
+        return nil
+    }
+
+    private func publish(_ events: [RunEvent]) {
+        engine.publish(runID, events, everywhere: control.relayEverything)
     }
 
     private func generate(_ run: Run, project: String) async throws {
@@ -57,7 +108,7 @@ struct RunExecutor {
             return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
         }
 
-        let recorder = TurnRecorder(run: run, project: project, engine: engine)
+        let recorder = TurnRecorder(run: run, project: project, engine: engine, relayEverything: control.relayEverything)
         let backend = engine.backend
         // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
         // queues between them, so a slow recorder slows the model's stream instead of filling memory.
@@ -86,7 +137,7 @@ struct RunExecutor {
             recorder.callUsage = call
             return .finishCancelling(usage: used + call)
         case .expire: return .expire
-        case nil: break
+        case .leaseLost, nil: break
         }
         switch result {
         case .failure(let error as BackendError):
@@ -117,11 +168,15 @@ struct RunExecutor {
     /// while; after that the run is ended `failed`, stored as soon as a write succeeds again, so a
     /// run is never left `in_progress` by a storage failure.
     private func settle(_ command: RunCommand, recorder: TurnRecorder?) async {
+        if control.reason == .leaseLost {
+            engine.log.info("run \(runID): left to the node that holds it now")
+            return
+        }
         let policy = engine.settings.endingRetry
         var attempt = 0
         var ending = (command: command, pending: recorder?.pendingWrites())
         var fallenBack = false
-        let started = engine.clock.nowMilliseconds()
+        let started = engine.clock.milliseconds
         while true {
             do {
                 try await store(ending.command, pending: ending.pending)
@@ -130,11 +185,11 @@ struct RunExecutor {
             } catch {
                 attempt += 1
                 if attempt == 1 { engine.log.error("run \(runID): could not store its ending (will retry): \(error)") }
-                if engine.isStopping {
+                if engine.isStopping || control.reason == .leaseLost {
                     engine.log.warning("run \(runID): stopping with its ending unstored; recovery settles it at the next start")
                     return
                 }
-                let waited = Double(engine.clock.nowMilliseconds() - started) / 1000
+                let waited = Double(engine.clock.milliseconds - started) / 1000
                 if !fallenBack, waited >= policy.giveUpSeconds {
                     fallenBack = true
                     let error = RunError(.serverError, Self.storageFailure(error))
@@ -147,23 +202,24 @@ struct RunExecutor {
     }
 
     private func store(_ command: RunCommand, pending: PendingTurnWrites?) async throws {
-        let now = now
-        let runID = runID
+        let (now, runID, leases) = (now, runID, leases)
         let applied = try await database.writing { db -> RunTransitions.Applied? in
-            try db.transaction {
-                guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal else {
-                    return nil
-                }
-                try pending?.store(db: db, project: project)
-                return try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
+            // A node that lost the run's lease writes nothing: the run is someone else's now.
+            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal,
+                  try leases(db).holds(runID) else {
+                return nil
             }
+            try pending?.store(db: db, project: project)
+            let applied = try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
+            if applied.run.status.isTerminal || applied.run.status == .requiresAction { try leases(db).release(runID) }
+            return applied
         }
-        if let applied { engine.publish(runID, applied.events) }
+        if let applied { publish(applied.events) }
     }
 
     /// The `last_error` message of a run the engine could not carry on storing.
     static func storageFailure(_ error: any Error) -> String {
-        if let error = error as? SQLiteError, error.isDiskFull {
+        if let error = error as? any StorageConditionError, case .full? = error.condition {
             return "Runnel could not store this run's result because the server's disk is full; the run was stopped."
         }
         return "The server had an error while running this run."

@@ -34,10 +34,17 @@ final class TurnRecorder: @unchecked Sendable {
     private(set) var completionTokenEstimate = 0
     var callUsage: Usage?
 
-    init(run: Run, project: String, engine: RunEngine) {
+    private let relayEverything: Bool
+
+    init(run: Run, project: String, engine: RunEngine, relayEverything: Bool) {
         self.run = run
         self.project = project
         self.engine = engine
+        self.relayEverything = relayEverything
+    }
+
+    private func publish(_ events: [RunEvent]) {
+        engine.publish(run.id, events, everywhere: relayEverything)
     }
 
     func record(_ delta: ModelDelta) async throws {
@@ -48,7 +55,7 @@ final class TurnRecorder: @unchecked Sendable {
             let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
-            engine.publish(run.id, [RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
+            publish([RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
             try count(bytes: arguments.utf8.count + (id?.utf8.count ?? 0) + (name?.utf8.count ?? 0),
                       tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
@@ -56,14 +63,14 @@ final class TurnRecorder: @unchecked Sendable {
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
-                engine.publish(run.id, [RunEvent(.stepDelta,
+                publish([RunEvent(.stepDelta,
                                                  DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
                 let index = toolCalls.count
                 callIndexes[upstreamIndex] = index
                 let call = StepToolCall(id: id ?? engine.ids.id(.call), name: name ?? "", arguments: arguments)
                 toolCalls.append(call)
-                engine.publish(run.id, [RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
+                publish([RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
             }
         }
     }
@@ -99,14 +106,12 @@ final class TurnRecorder: @unchecked Sendable {
                               role: .assistant, content: [], assistantID: run.assistantID, runID: run.id, attachments: [])
         let project = project
         try await engine.database.writing { db in
-            try db.transaction {
-                try RunStepRepository(db).insert(step, project: project)
-                try MessageRepository(db, project: project).insert(message)
-            }
+            try RunStepRepository(db).insert(step, project: project)
+            try MessageRepository(db, project: project).insert(message)
         }
         self.message = message
         messageStep = step
-        engine.publish(run.id, [
+        publish([
             .step(created: step), .step(step), .message(created: message), .message(message),
         ])
         return message
@@ -121,7 +126,7 @@ final class TurnRecorder: @unchecked Sendable {
         let project = project
         try await engine.database.writing { db in try RunStepRepository(db).insert(step, project: project) }
         toolStep = step
-        engine.publish(run.id, closing + [.step(created: step), .step(step)])
+        publish(closing + [.step(created: step), .step(step)])
         return step
     }
 
@@ -134,10 +139,8 @@ final class TurnRecorder: @unchecked Sendable {
         step.close(.completed, at: now)
         let (storedMessage, storedStep, project) = (message, step, project)
         try await engine.database.writing { db in
-            try db.transaction {
-                try MessageRepository(db, project: project).update(storedMessage)
-                try RunStepRepository(db).update(storedStep)
-            }
+            try MessageRepository(db, project: project).update(storedMessage)
+            try RunStepRepository(db).update(storedStep)
         }
         self.message = nil
         messageStep = nil

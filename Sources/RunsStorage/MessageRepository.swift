@@ -53,6 +53,12 @@ public struct MessageRepository {
                              [runID.sqlite], Self.decode)
     }
 
+    /// Removes a run's messages still being written: a turn cut off mid-answer is executed
+    /// again, and its partial message must not remain beside the new one.
+    public func deleteOpen(runID: String) throws {
+        try connection.run("DELETE FROM messages WHERE run_id = ? AND status = 'in_progress'", [runID.sqlite])
+    }
+
     public func list(threadID: String, runID: String? = nil, _ query: ListQuery) throws -> Page<Message> {
         var select = "SELECT \(Self.columns) FROM messages WHERE thread_id = ? AND project = ?"
         var scope: [SQLValue] = [threadID.sqlite, project.sqlite]

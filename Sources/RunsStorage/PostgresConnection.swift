@@ -32,10 +32,10 @@ public final class PostgresConnection: SQLSession {
     deinit { PQfinish(handle) }
 
     /// False once the server or the network dropped the connection.
-    var isUsable: Bool { PQstatus(handle) == CONNECTION_OK }
+    public var isUsable: Bool { PQstatus(handle) == CONNECTION_OK }
 
     /// The socket, for waiting on notifications.
-    var socket: Int32 { PQsocket(handle) }
+    public var socket: Int32 { PQsocket(handle) }
 
     public func execute(_ sql: String) throws {
         let result = PQexec(handle, sql)
@@ -79,7 +79,7 @@ public final class PostgresConnection: SQLSession {
     }
 
     /// Notifications that arrived (after `consumeInput`), oldest first.
-    func takeNotifications() -> [(channel: String, payload: String)] {
+    public func takeNotifications() -> [(channel: String, payload: String)] {
         var notifications: [(String, String)] = []
         while let notification = PQnotifies(handle) {
             notifications.append((String(cString: notification.pointee.relname), String(cString: notification.pointee.extra)))
@@ -89,7 +89,7 @@ public final class PostgresConnection: SQLSession {
     }
 
     /// Reads what the server sent without blocking; false when the connection broke.
-    func consumeInput() -> Bool { PQconsumeInput(handle) == 1 }
+    public func consumeInput() -> Bool { PQconsumeInput(handle) == 1 }
 
     private func perform(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer? {
         let name = try statementName(sql, parameterCount: values.count)
@@ -172,15 +172,15 @@ struct PostgresRow: SQLRow {
 /// PostgreSQL text cannot hold NUL, which SQLite stores and clients may send. Text is kept with
 /// NUL written as U+FFFF U+0001 and U+FFFF itself as U+FFFF U+0002 (a noncharacter, so real text
 /// almost never pays for the escape), and read back exactly as sent.
-enum PostgresText {
-    static func encode(_ text: String) -> String {
+public enum PostgresText {
+    public static func encode(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0 || $0 == 0xEF }), text.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFF}" }) else {
             return text
         }
         return text.replacingOccurrences(of: "\u{FFFF}", with: "\u{FFFF}\u{2}").replacingOccurrences(of: "\u{0}", with: "\u{FFFF}\u{1}")
     }
 
-    static func decode(_ text: String) -> String {
+    public static func decode(_ text: String) -> String {
         guard text.contains("\u{FFFF}") else { return text }
         return text.replacingOccurrences(of: "\u{FFFF}\u{1}", with: "\u{0}").replacingOccurrences(of: "\u{FFFF}\u{2}", with: "\u{FFFF}")
     }

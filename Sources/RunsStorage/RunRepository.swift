@@ -40,14 +40,16 @@ public struct RunRepository {
             """, Self.values(run) + [expectedVersion.sqlite]) > 0
     }
 
-    public func find(_ id: String, threadID: String? = nil) throws -> Run? {
+    /// - Parameter locking: in a write that will change the run, lock its row (PostgreSQL), so a
+    ///   concurrent change on another node waits instead of failing the compare-and-set.
+    public func find(_ id: String, threadID: String? = nil, locking: Bool = false) throws -> Run? {
         var sql = "SELECT \(Self.columns) FROM runs WHERE id = ?"
         var values: [SQLValue] = [id.sqlite]
         if let threadID {
             sql += " AND thread_id = ?"
             values.append(threadID.sqlite)
         }
-        return try connection.queryOne(sql + projectFilter, values + projectValue, Self.decode)
+        return try connection.queryOne(sql + projectFilter + (locking ? connection.forUpdate : ""), values + projectValue, Self.decode)
     }
 
     public func list(threadID: String, _ query: ListQuery) throws -> Page<Run> {
@@ -62,24 +64,22 @@ public struct RunRepository {
             [threadID.sqlite], Self.decode)
     }
 
-    /// Every unfinished run with its project, oldest first, for recovery after a restart.
-    public func unfinished() throws -> [(run: Run, project: String)] {
-        try connection.query(
-            "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') ORDER BY id",
-            [], Self.decodeWithProject)
-    }
-
-    /// Unfinished runs (with their projects) whose `expires_at` has passed.
-    public func expired(now: Int) throws -> [(run: Run, project: String)] {
-        try connection.query(
-            "SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling') AND expires_at <= ? ORDER BY id",
-            [now.sqlite], Self.decodeWithProject)
+    /// Unfinished runs (with their projects) whose `expires_at` has passed and that no other
+    /// node is executing (that node's own sweep expires those). On PostgreSQL the rows are
+    /// locked, and rows another node's sweep holds are skipped, so sweeps on every node agree.
+    public func expired(now: Int, owner: String, nowMilliseconds: Int) throws -> [(run: Run, project: String)] {
+        let skip = connection.dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : ""
+        return try connection.query("""
+            SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling')
+                AND expires_at <= ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?) ORDER BY id LIMIT 500\(skip)
+            """, [now.sqlite, owner.sqlite, nowMilliseconds.sqlite], Self.decodeWithProject)
     }
 
     /// A run with the project it belongs to, in one read (the engine writes the run's messages
     /// in that project).
     public func findWithProject(_ id: String) throws -> (run: Run, project: String)? {
-        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)", [id.sqlite] + projectValue, Self.decodeWithProject)
+        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)\(connection.forUpdate)",
+                                [id.sqlite] + projectValue, Self.decodeWithProject)
     }
 
     static func values(_ run: Run) -> [SQLValue] {

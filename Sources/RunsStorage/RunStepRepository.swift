@@ -37,6 +37,11 @@ public struct RunStepRepository {
                             scope: [runID.sqlite], query: query, map: Self.decode)
     }
 
+    /// Removes a run's open steps, with the partial message of a turn executed again.
+    public func deleteOpen(runID: String) throws {
+        try connection.run("DELETE FROM run_steps WHERE run_id = ? AND status = 'in_progress'", [runID.sqlite])
+    }
+
     /// Every step of a run, oldest first.
     public func all(runID: String) throws -> [RunStep] {
         try connection.query("SELECT \(Self.columns) FROM run_steps WHERE run_id = ? ORDER BY id", [runID.sqlite], Self.decode)

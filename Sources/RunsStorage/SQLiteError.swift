@@ -15,6 +15,9 @@ public struct SQLiteError: StorageConditionError, CustomStringConvertible, Senda
 
     public var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
 
+    /// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (C macros Swift does not import).
+    public var isUniqueViolation: Bool { extendedCode == 2067 || extendedCode == 1555 }
+
     /// The disk (or the database's page limit) is full: nothing more can be written until space is freed.
     public var isDiskFull: Bool { resultCode == SQLITE_FULL }
 

@@ -31,4 +31,6 @@ public enum StorageCondition: Sendable {
 /// Errors of either driver that say the database, not the request, is the problem.
 public protocol StorageConditionError: Error {
     var condition: StorageCondition? { get }
+    /// A unique index refused the row (for Runnel: one active run per thread).
+    var isUniqueViolation: Bool { get }
 }

@@ -46,8 +46,10 @@ enum ServeCommand {
             pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"),
             maxQueuedRuns: configuration.int("max_queued_runs"), runRetries: configuration.int("run_retries"),
             leaseSeconds: configuration.seconds("lease"))
+        let node = RunEngine.makeNodeName()
+        let bus: (any ClusterBus)? = (database as? PostgresStore).map { PostgresBus(store: $0, node: node, log: log) }
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
-                                            engineSettings: engineSettings, log: log)
+                                            engineSettings: engineSettings, log: log, node: node, bus: bus)
         do {
             try application.engine.start()
         } catch {
@@ -81,7 +83,7 @@ enum ServeCommand {
             exit(0)
         }
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
-        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
+        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
 
         dispatchMain()
     }

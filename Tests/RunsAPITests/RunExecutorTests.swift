@@ -16,8 +16,8 @@ final class EngineHarness: @unchecked Sendable {
     let engine: RunEngine
     let hub: RunEventHub
 
-    init(delayMilliseconds: Int = 0, endingRetry: RetryPolicy = RetryPolicy()) throws {
-        scratch = try TemporaryDatabase()
+    init(delayMilliseconds: Int = 0, endingRetry: RetryPolicy = RetryPolicy(), kind: StoreKind = .sqlite) throws {
+        scratch = try TemporaryDatabase(kind)
         ids = ObjectIDGenerator(clock: clock)
         engine = RunEngine(database: scratch.database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
                            ids: ids, settings: RunEngineSettings(expirySeconds: 600, endingRetry: endingRetry),
@@ -241,14 +241,17 @@ struct RunExecutorTests {
         #expect(try harness.steps(run).first?.usage == cancelled.usage)
     }
 
-    @Test func recoveryRequeuesQueuedAndFailsInterruptedRuns() async throws {
-        let harness = try EngineHarness()
+    /// What a start finds unfinished is claimed: queued runs execute, and a run cut off mid-turn
+    /// executes that turn again instead of failing.
+    @Test(arguments: StoreKind.available)
+    func startClaimsQueuedAndResumesInterruptedRuns(kind: StoreKind) async throws {
+        let harness = try EngineHarness(kind: kind)
         let queued = try harness.queuedRun("still queued")
         let interrupted = try harness.queuedRun("was running") { $0.status = .inProgress }
-        try harness.engine.recover()
+        try harness.engine.start()
         #expect(try await harness.wait(queued.id, for: [.completed]).status == .completed)
-        let failed = try harness.run(interrupted.id)
-        #expect(failed.status == .failed && failed.lastError?.code == .serverError)
+        #expect(try await harness.wait(interrupted.id, for: [.completed]).status == .completed)
+        #expect(try harness.messages(interrupted).last?.content.first?["text"]?["value"]?.stringValue == "was running")
     }
 }
 

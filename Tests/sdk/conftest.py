@@ -25,13 +25,65 @@ def runnel_binary() -> str:
     return str(max(built, key=lambda c: c.stat().st_mtime))
 
 
+def sdk_store() -> str:
+    """`postgresql` when the suite runs against PostgreSQL (the test command's second pass)."""
+    return os.environ.get("RUNNEL_SDK_STORE", "sqlite")
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("RUNNEL_TEST_POSTGRES_URL")
+    if not url:
+        raise RuntimeError("RUNNEL_TEST_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL and sets it)")
+    return url
+
+
+_database_counter = [0]
+
+
+def fresh_postgres_database() -> str:
+    """A new, empty database on the test cluster; its URL."""
+    _database_counter[0] += 1
+    name = f"runnel_sdk_{os.getpid()}_{_database_counter[0]}_{time.monotonic_ns() % 1_000_000}"
+    admin = postgres_admin_url()
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", admin, "-c", f"CREATE DATABASE {name}"],
+                   check=True, capture_output=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def sql_literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def query_database(database, sql: str, params=()) -> list:
+    """Rows of a query on a server's database, SQLite file or PostgreSQL URL (through psql, with
+    `?` parameters inlined as literals; tests pass only ids and numbers)."""
+    if not str(database).startswith("postgres"):
+        import sqlite3
+        with sqlite3.connect(database) as db:
+            return db.execute(sql, params).fetchall()
+    for value in params:
+        sql = sql.replace("?", sql_literal(value), 1)
+    output = subprocess.run(["psql", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", str(database), "-c", sql],
+                            check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in output.splitlines():
+        rows.append(tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("\t")))
+    return rows
+
+
 class Runnel:
     """One server process; `start` waits for its 'listening on' line to learn the port."""
 
     def __init__(self, directory: Path, args=(), env=None, database=None, open_files=None):
         self.directory = directory
         self.open_files = open_files
-        self.database = database or directory / "runnel.sqlite"
+        if database is None:
+            database = fresh_postgres_database() if sdk_store() == "postgresql" else directory / "runnel.sqlite"
+        self.database = database
         self.args = list(args)
         self.env = env or {}
         self.log_path = directory / f"runnel-{time.monotonic_ns()}.log"
@@ -58,6 +110,9 @@ class Runnel:
                 raise RuntimeError(f"runnel exited early ({self.process.returncode}):\n{self.log_text()}")
             time.sleep(0.02)
         raise RuntimeError(f"runnel did not start:\n{self.log_text()}")
+
+    def sql(self, query: str, params=()) -> list:
+        return query_database(self.database, query, params)
 
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""

@@ -72,7 +72,7 @@ def test_migrations_are_embedded_and_recorded(tmp_path):
     import sqlite3
     versions = [row[0] for row in sqlite3.connect(database).execute("SELECT version FROM schema_migrations")]
     assert versions and versions == sorted(versions)
-    migrations = sorted(p.name for p in (Path(__file__).parents[2] / "Migrations").glob("*.sql"))
+    migrations = sorted(p.name for p in (Path(__file__).parents[2] / "Migrations" / "sqlite").glob("*.sql"))
     assert len(versions) == len(migrations)
 
 

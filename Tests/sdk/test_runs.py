@@ -301,8 +301,7 @@ def test_expired_by_the_sweeper(start_runnel):
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert run.status == "requires_action" and run.expires_at == run.created_at + 2
     time.sleep(3.5)  # nobody reads the run meanwhile: the sweeper must expire it on its own
-    import sqlite3
-    status = sqlite3.connect(server.database).execute("SELECT status FROM runs WHERE id = ?", (run.id,)).fetchone()[0]
+    status = server.sql("SELECT status FROM runs WHERE id = ?", (run.id,))[0][0]
     assert status == "expired"
     with pytest.raises(openai.BadRequestError) as error:
         client.beta.threads.runs.submit_tool_outputs(

@@ -1,0 +1,93 @@
+import RunsDomain
+
+/// Which node executes which run. A node holds a run's lease until `lease_expires_at`
+/// (milliseconds) and renews it while it works; a run whose lease ran out (its node died) is
+/// claimed by another. The database arbitrates, so two nodes never execute one run.
+public struct RunLeases {
+    let connection: any SQLSession
+    let owner: String
+
+    public init(_ connection: any SQLSession, owner: String) {
+        self.connection = connection
+        self.owner = owner
+    }
+
+    /// Runs a lease can be claimed on: waiting to start, cut off mid-turn, or mid-cancel.
+    static let claimable = "status IN ('queued', 'in_progress', 'cancelling')"
+
+    /// Takes the run for this node (a run just created or resumed here).
+    public func take(_ runID: String, until: Int) throws {
+        try connection.run("UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+                           [owner.sqlite, until.sqlite, runID.sqlite])
+    }
+
+    /// Claims up to `limit` runs nobody holds (oldest first); each with its status. On
+    /// PostgreSQL, rows another node is claiming at this moment are skipped, not waited for.
+    public func claim(now: Int, until: Int, limit: Int) throws -> [(id: String, status: RunStatus)] {
+        let skip = connection.dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : ""
+        let free = "(lease_expires_at IS NULL OR lease_expires_at < ?)"
+        return try connection.query("""
+            UPDATE runs SET lease_owner = ?, lease_expires_at = ?
+            WHERE id IN (SELECT id FROM runs WHERE \(Self.claimable) AND \(free) ORDER BY id LIMIT ?\(skip))
+                AND \(Self.claimable) AND \(free)
+            RETURNING id, status
+            """, [owner.sqlite, until.sqlite, now.sqlite, limit.sqlite, now.sqlite]) { row in
+            (try row.string("id"), try row.enumeration("status", as: RunStatus.self))
+        }
+    }
+
+    /// Extends every lease this node holds; the runs it still holds, with their statuses (a run
+    /// missing here was taken over, or finished elsewhere).
+    public func renew(until: Int) throws -> [(id: String, status: RunStatus)] {
+        try connection.query("""
+            UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND \(Self.claimable) RETURNING id, status
+            """, [until.sqlite, owner.sqlite]) { row in
+            (try row.string("id"), try row.enumeration("status", as: RunStatus.self))
+        }
+    }
+
+    /// True when this node holds the run's lease (checked before each of its executor's writes).
+    public func holds(_ runID: String) throws -> Bool {
+        try connection.queryOne("SELECT lease_owner FROM runs WHERE id = ?", [runID.sqlite]) {
+            try $0.optionalString("lease_owner")
+        } == .some(owner)
+    }
+
+    /// Gives the run up (it ended, waits for tool outputs, or this node is stopping).
+    public func release(_ runID: String) throws {
+        try connection.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
+                           [runID.sqlite, owner.sqlite])
+    }
+
+    /// Gives up every lease this node holds.
+    public func releaseAll() throws {
+        try connection.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?", [owner.sqlite])
+    }
+
+    /// Every lease, whoever holds it: with one process per database file (SQLite), the holders
+    /// of leases found at start-up are gone.
+    public static func releaseEveryLease(_ connection: any SQLSession) throws {
+        try connection.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner IS NOT NULL", [])
+    }
+
+    /// Runs waiting for any node to start them.
+    public static func queuedCount(_ connection: any SQLSession) throws -> Int {
+        try connection.queryOne("SELECT count(*) AS waiting FROM runs WHERE status = 'queued'", []) { try $0.int("waiting") } ?? 0
+    }
+
+    /// Counts a model turn cut off before it ended; the new count.
+    public static func countInterruption(_ connection: any SQLSession, runID: String) throws -> Int {
+        try connection.queryOne("UPDATE runs SET interrupted_turns = interrupted_turns + 1 WHERE id = ? RETURNING interrupted_turns",
+                                [runID.sqlite]) { try $0.int("interrupted_turns") } ?? 0
+    }
+}
+
+extension RunLeases {
+    /// Takes the run's lease if nobody else holds a live one; false when another node does.
+    public func takeIfFree(_ runID: String, now: Int, until: Int) throws -> Bool {
+        try connection.run("""
+            UPDATE runs SET lease_owner = ?, lease_expires_at = ?
+            WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL OR lease_expires_at < ?)
+            """, [owner.sqlite, until.sqlite, runID.sqlite, owner.sqlite, now.sqlite]) > 0
+    }
+}
