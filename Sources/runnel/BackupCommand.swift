@@ -32,6 +32,13 @@ enum BackupCommand {
             }
             index += 1
         }
+        if PostgresURL.isPostgres(database) {
+            ServeCommand.fail("""
+                \(Configuration.redactedDatabase(database)) is a PostgreSQL database: back it up with PostgreSQL's own tools, \
+                e.g. `pg_dump --format=custom --file=runnel.dump "$RUNNEL_DATABASE"` (restore with pg_restore). \
+                runnel backup copies SQLite files.
+                """)
+        }
         guard let destination else { ServeCommand.fail("runnel backup needs --to FILE") }
         do {
             let started = Date()

@@ -177,13 +177,30 @@ def start_runnel(tmp_path, backend, request):
                 delay = int(args[index + 1])
                 del args[index:index + 2]
             args += ["--backend", "openai", "--backend-url", upstream.delayed_url(delay) if delay else upstream.url]
-        server = Runnel(tmp_path, args=args, env=env, database=database, open_files=open_files).start()
+        nodes = int(os.environ.get("RUNNEL_SDK_CLUSTER", "0"))
+        if nodes:
+            server = start_cluster(tmp_path / f"cluster{len(started)}", nodes, args, env=env, database=database)
+        else:
+            server = Runnel(tmp_path, args=args, env=env, database=database, open_files=open_files).start()
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop(signal.SIGKILL)
+
+
+def start_cluster(directory: Path, count: int, args=(), env=None, database=None):
+    """`count` nodes on one fresh PostgreSQL database behind nginx."""
+    from cluster import Cluster, Nginx
+    database = database or fresh_postgres_database()
+    nodes = []
+    for index in range(count):
+        node_directory = directory / f"node{index}"
+        node_directory.mkdir(parents=True, exist_ok=True)
+        nodes.append(Runnel(node_directory, args=args, env=env, database=database).start())
+    nginx = Nginx(directory / "nginx", [node.port for node in nodes]).start()
+    return Cluster(directory, nodes, nginx, database)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """kill -9 at random moments while clients write: every write that was acknowledged is there with
 the content that was acknowledged, no run stays unfinished past recovery, and the database passes
 its integrity check. Twenty rounds on one database."""
+import pytest
 import os
 import random
 import signal
@@ -92,6 +93,7 @@ def integrity(database):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+@pytest.mark.sqlite_only
 def test_kill_9_at_random_moments_loses_no_acknowledged_write(tmp_path, start_runnel, report):
     seed = int(os.environ.get("RUNNEL_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)

@@ -37,6 +37,7 @@ def fill(directory):
     return filler
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_refuses_writes_keeps_reads_and_fails_the_running_run(start_runnel, small_disk, report):
     server = start_runnel("--echo-delay-ms", "2", database=small_disk / "runnel.sqlite")
     client = server.client()

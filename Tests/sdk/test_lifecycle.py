@@ -1,4 +1,5 @@
 """Start-up, configuration precedence, graceful stop and durability across kill -9."""
+import pytest
 import json
 import os
 import signal
@@ -154,6 +155,7 @@ def test_env_example_matches_help_and_json_example():
     assert set(example) == {k[len("RUNNEL_"):].lower() for k in env}
 
 
+@pytest.mark.sqlite_only
 def test_backup_while_runs_are_written(tmp_path, start_runnel):
     server = start_runnel()
     client = server.client()
@@ -213,3 +215,18 @@ def test_health_command(runnel):
     runnel.stop()
     down = subprocess.run([runnel_binary(), "health", "--port", str(runnel.port)], capture_output=True, text=True)
     assert down.returncode == 1
+
+
+def test_backup_of_a_postgres_database_points_to_pg_dump():
+    result = subprocess.run([runnel_binary(), "backup", "--database", "postgres://u:secret-pw@127.0.0.1:1/db", "--to", "x"],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "pg_dump" in result.stderr and "secret-pw" not in result.stderr
+
+
+def test_a_database_url_password_never_reaches_the_log(tmp_path):
+    result = subprocess.run([runnel_binary(), "serve", "--port", "0", "--database", "postgres://u:secret-pw@127.0.0.1:1/db"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "cannot open database postgres://u:***@127.0.0.1:1/db" in result.stderr
+    assert "secret-pw" not in result.stderr

@@ -230,6 +230,8 @@ def test_cancel_in_progress(start_runnel):
     client.beta.threads.messages.create(thread.id, role="user", content="the thread is free again")
 
 
+# --max-concurrent-runs is per node: a cluster of three runs three times as many at once.
+@pytest.mark.single_node
 def test_cancel_queued_run(start_runnel):
     server = start_runnel("--echo-delay-ms", "100", "--max-concurrent-runs", "1")
     client = server.client()
@@ -248,6 +250,8 @@ def test_cancel_queued_run(start_runnel):
     assert client.beta.threads.messages.list(other.id).data[0].role == "user"
 
 
+# --max-concurrent-runs is per node: a cluster of three runs three times as many at once.
+@pytest.mark.single_node
 def test_concurrency_limit_queues_the_rest(start_runnel):
     server = start_runnel("--echo-delay-ms", "50", "--max-concurrent-runs", "2")
     client = server.client()
