@@ -42,16 +42,27 @@ extension RunEngine {
 
     /// Renews this node's leases. A run it executes but no longer holds was taken over (this
     /// node was cut off longer than the lease): it stops without writing. A run that turned
-    /// `cancelling` is stopped here even if the cancel's notification was lost.
+    /// `cancelling` is stopped here even if the cancel's notification was lost. A run it holds
+    /// but no longer executes (its executor gave up while the database was unreachable) is
+    /// let go, so a claim takes it up again.
     func heartbeat() {
-        let executing = currentControls.filter { $0.value.leased.load(ordering: .acquiring) }
+        let all = currentControls
+        let executing = all.filter { $0.value.leased.load(ordering: .acquiring) }
         do {
             let held = try database.writeNow { [node, leaseDeadline] db in
                 try RunLeases(db, owner: node).renew(until: leaseDeadline())
             }
             lastRenewal.store(clock.milliseconds, ordering: .relaxed)
+            let abandoned = held.map(\.id).filter { all[$0] == nil && currentControls[$0] == nil }
+            if !abandoned.isEmpty {
+                try database.writeNow { [node] db in
+                    for runID in abandoned { try RunLeases(db, owner: node).release(runID) }
+                }
+                requestClaim()
+            }
             let statuses = Dictionary(held.map { ($0.id, $0.status) }, uniquingKeysWith: { first, _ in first })
-            for (runID, control) in executing {
+            // A run that finished meanwhile gave its lease back on purpose.
+            for (runID, control) in executing where control.leased.load(ordering: .acquiring) {
                 switch statuses[runID] {
                 case nil:
                     log.warning("run \(runID): this node no longer holds it; stopping here")

@@ -150,7 +150,8 @@ public final class RunEngine: Sendable {
         hub = RunEventHub()
         let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
         let claimer = DispatchSource.makeTimerSource(queue: claimQueue)
-        let heart = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.heartbeat"))
+        // On the claimer's queue: a run claimed is launched before a heartbeat can look at it.
+        let heart = DispatchSource.makeTimerSource(queue: claimQueue)
         timers = [sweeper, claimer, heart]
         // Active from the start (an inactive source may not be released), idle until `start`.
         for timer in timers { timer.schedule(deadline: .distantFuture) }

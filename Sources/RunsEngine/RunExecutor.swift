@@ -24,6 +24,12 @@ struct RunExecutor {
             guard let (run, project) = taken else { return }
             try await generate(run, project: project)
         } catch {
+            if Self.databaseUnavailable(error) {
+                // Nothing is wrong with the run: it is taken up again (resumed if it had started)
+                // once the database answers, here or on another node.
+                engine.log.warning("run \(runID): the database is unavailable; the run is left for another attempt: \(error)")
+                return
+            }
             engine.log.error("run \(runID) failed inside the engine: \(error)")
             await settle(.fail(RunError(.serverError, Self.storageFailure(error)), usage: nil), recorder: nil)
         }
@@ -190,7 +196,9 @@ struct RunExecutor {
                     return
                 }
                 let waited = Double(engine.clock.milliseconds - started) / 1000
-                if !fallenBack, waited >= policy.giveUpSeconds {
+                // An unreachable database gets the original ending once it is back (unless the
+                // lease runs out meanwhile and another node takes the run over).
+                if !fallenBack, waited >= policy.giveUpSeconds, !Self.databaseUnavailable(error) {
                     fallenBack = true
                     let error = RunError(.serverError, Self.storageFailure(error))
                     ending = (.fail(error, usage: nil), nil)
@@ -214,7 +222,16 @@ struct RunExecutor {
             if applied.run.status.isTerminal || applied.run.status == .requiresAction { try leases(db).release(runID) }
             return applied
         }
-        if let applied { publish(applied.events) }
+        if let applied {
+            if applied.run.status.isTerminal || applied.run.status == .requiresAction { control.leased.store(false, ordering: .releasing) }
+            publish(applied.events)
+        }
+    }
+
+    /// The database server cannot be reached or is restarting, as opposed to refusing the write.
+    static func databaseUnavailable(_ error: any Error) -> Bool {
+        let underlying = (error as? TurnRecorder.StorageFailure)?.error ?? error
+        return (underlying as? PostgresError)?.isConnectionLost == true
     }
 
     /// The `last_error` message of a run the engine could not carry on storing.

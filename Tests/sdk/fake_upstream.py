@@ -87,6 +87,8 @@ HOSTILE = {
 class FakeUpstream:
     def __init__(self):
         self.requests = []
+        # A deep accept queue: several nodes' executors connect at once.
+        ThreadingHTTPServer.request_queue_size = 256
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
