@@ -1,6 +1,7 @@
 """Streaming-run load: N concurrent clients each create runs with stream=true and read them to
 `done`. Prints runs/s, time to first delta and to done (p50/p99), the server's peak RSS and
-thread count, then create_and_poll latency through the official SDK."""
+thread count, then create_and_poll latency through the official SDK. Given several nodes
+(comma-separated URLs and pids), clients are spread over them round-robin."""
 import asyncio
 import json
 import statistics
@@ -9,13 +10,13 @@ import threading
 import time
 import urllib.request
 
-BASE = sys.argv[1]            # http://127.0.0.1:PORT
-PID = int(sys.argv[2])
+BASES = sys.argv[1].split(",")   # http://127.0.0.1:PORT[,http://127.0.0.1:PORT…]
+PIDS = [int(pid) for pid in sys.argv[2].split(",")]
 CLIENTS = int(sys.argv[3])
 RUNS = int(sys.argv[4])
 POLLS = int(sys.argv[5])
-HOST, PORT = BASE.split("//")[1].split(":")
-PORT = int(PORT)
+BASE = BASES[0]
+ADDRESSES = [(base.split("//")[1].split(":")[0], int(base.split("//")[1].split(":")[1])) for base in BASES]
 
 
 def post(path, body):
@@ -36,18 +37,20 @@ class Sampler(threading.Thread):
         self.running = True
 
     def run(self):
+        # The largest node's figures: each node is a process of its own.
         while self.running:
-            with open(f"/proc/{PID}/status") as status:
-                for line in status:
-                    if line.startswith("Threads:"):
-                        self.peak_threads = max(self.peak_threads, int(line.split()[1]))
-                    elif line.startswith("VmHWM:"):
-                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+            for pid in PIDS:
+                with open(f"/proc/{pid}/status") as status:
+                    for line in status:
+                        if line.startswith("Threads:"):
+                            self.peak_threads = max(self.peak_threads, int(line.split()[1]))
+                        elif line.startswith("VmHWM:"):
+                            self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
             time.sleep(0.05)
 
 
-async def client(thread_ids, assistant_id, first_delta, done):
-    reader, writer = await asyncio.open_connection(HOST, PORT)
+async def client(address, thread_ids, assistant_id, first_delta, done):
+    reader, writer = await asyncio.open_connection(*address)
     for thread_id in thread_ids:
         body = json.dumps({"assistant_id": assistant_id, "stream": True}).encode()
         started = time.perf_counter()
@@ -74,7 +77,8 @@ async def load(assistant_id, thread_ids):
     first_delta, done = [], []
     per_client = [thread_ids[i::CLIENTS] for i in range(CLIENTS)]
     started = time.perf_counter()
-    await asyncio.gather(*(client(ids, assistant_id, first_delta, done) for ids in per_client))
+    await asyncio.gather(*(client(ADDRESSES[index % len(ADDRESSES)], ids, assistant_id, first_delta, done)
+                           for index, ids in enumerate(per_client)))
     return time.perf_counter() - started, first_delta, done
 
 
@@ -89,7 +93,8 @@ def main():
     print(f"streamed runs: {len(done)} with {CLIENTS} concurrent clients in {elapsed:.2f} s = {len(done) / elapsed:.0f} runs/s")
     print(f"  time to first delta: p50 {percentile(first_delta, 0.5) * 1000:.1f} ms, p99 {percentile(first_delta, 0.99) * 1000:.1f} ms")
     print(f"  time to done:        p50 {percentile(done, 0.5) * 1000:.1f} ms, p99 {percentile(done, 0.99) * 1000:.1f} ms")
-    print(f"  server peak RSS {sampler.peak_rss_kb / 1024:.1f} MiB, peak threads {sampler.peak_threads}")
+    print(f"  server peak RSS {sampler.peak_rss_kb / 1024:.1f} MiB, peak threads {sampler.peak_threads}"
+          + (f" (the largest of {len(PIDS)} nodes)" if len(PIDS) > 1 else ""))
 
     from openai import OpenAI
     sdk = OpenAI(base_url=BASE + "/v1", api_key="bench", max_retries=0)

@@ -89,16 +89,8 @@ mapfile -t entry < <(field x '"\n".join(d["entrypoint"] + d["cmd"])')
 mapfile -t health < <(field x '"\n".join(d["healthcheck"])')
 in_image() { chroot --userspec="$user:$user" "$root" /usr/bin/env -i "${environment[@]}" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"; }
 # exec all the way down, so the process we signal is runnel itself (as `docker stop` would).
-( in_image_exec() { exec chroot --userspec="$user:$user" "$root" /usr/bin/env -i "${environment[@]}" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"; }
-  in_image_exec "${entry[@]}" ) >"$root.server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$root.server.log" 2>/dev/null && break; sleep 0.1; done
-cat "$root.server.log"
-in_image "${health[@]}"
-
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
-.venv/bin/python - "http://127.0.0.1:$port/v1" <<'PY'
+# The SDK's view of the image: a tool-call run, start to finish.
+cat >"$root.sdk.py" <<'PY'
 import json, sys, warnings
 warnings.simplefilter("ignore", DeprecationWarning)
 from openai import OpenAI
@@ -116,14 +108,44 @@ answer = client.beta.threads.messages.list(thread.id, limit=1).data[0].content[0
 assert answer == "rain, 9C", answer
 print("SDK run with a tool call inside the runtime image: completed, answer", repr(answer))
 PY
+
+start_server() {
+    # exec all the way down, so the process we signal is runnel itself (as `docker stop` would).
+    ( in_image_exec() { exec chroot --userspec="$user:$user" "$root" /usr/bin/env -i "${environment[@]}" /bin/sh -c 'cd "$0" && exec "$@"' "$workdir" "$@"; }
+      in_image_exec "${entry[@]}" ) >"$root.server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do grep -q "listening on" "$root.server.log" 2>/dev/null && break; sleep 0.1; done
+    cat "$root.server.log"
+}
+stop_server() {
+    kill -TERM "$server_pid"
+    status=0
+    wait "$server_pid" || status=$?
+    server_pid=""
+    [ "$status" -eq 0 ] || { echo "SIGTERM stop exited $status" >&2; exit 1; }
+}
+start_server
+in_image "${health[@]}"
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
+.venv/bin/python "$root.sdk.py" "http://127.0.0.1:$port/v1"
 database="$(field x 'd["env"]["RUNNEL_DATABASE"]')"
 [ -f "$root$database" ] || { echo "no database at $database in the image" >&2; exit 1; }
 owner="$(chroot "$root" stat -c %U "$database")"
 [ "$owner" = "$user" ] || { echo "database owned by $owner, not $user" >&2; exit 1; }
 
-kill -TERM "$server_pid"
-status=0
-wait "$server_pid" || status=$?
-server_pid=""
-[ "$status" -eq 0 ] || { echo "SIGTERM stop exited $status" >&2; exit 1; }
-echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0)"
+stop_server
+
+if [ -n "${RUNNEL_TEST_POSTGRES_URL:-}" ]; then
+    echo "== the same image on PostgreSQL, through the runtime stage's libpq5"
+    pg_database="runnel_image_$$"
+    psql -q "$RUNNEL_TEST_POSTGRES_URL" -c "CREATE DATABASE $pg_database"
+    environment+=("RUNNEL_DATABASE=${RUNNEL_TEST_POSTGRES_URL%/*}/$pg_database")
+    start_server
+    grep -q "database=postgres://" "$root.server.log" || { echo "the image did not open PostgreSQL" >&2; exit 1; }
+    .venv/bin/python "$root.sdk.py" "http://127.0.0.1:$port/v1"
+    stop_server
+    postgres_proof=", the same on PostgreSQL"
+fi
+echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0${postgres_proof:-})"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test from a fresh clone: the Swift unit tests, the libFuzzer harnesses (60 s each),
 # the proof of the Dockerfile's runtime stage, then the Python suite that drives the real runnel
-# binary through the official openai SDK (installed into .venv/), schemathesis included.
+# binary through the official openai SDK (installed into .venv/), schemathesis included: once on
+# SQLite, once on PostgreSQL, and the runs and streams suites once more through three nodes
+# behind nginx. It starts a throwaway PostgreSQL cluster of its own and stops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +15,21 @@ stage() {
     stage_started=$SECONDS
     echo "== $1"
 }
-trap '[ -z "${stage_name:-}" ] || echo "   ($stage_name took $((SECONDS - stage_started)) s; $SECONDS s in all)"' EXIT
+postgres_dir=""
+finish() {
+    [ -z "${stage_name:-}" ] || echo "   ($stage_name took $((SECONDS - stage_started)) s; $SECONDS s in all)"
+    [ -z "$postgres_dir" ] || { scripts/postgres.sh stop "$postgres_dir"; rm -rf "$postgres_dir"; }
+}
+trap finish EXIT
 
-scripts/system-packages.sh libsqlite3-dev libcurl4-openssl-dev
+scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nginx
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
+
+stage "PostgreSQL for the tests (initdb in a temporary folder, a free port)"
+postgres_dir="$(mktemp -d /tmp/runnel-postgres.XXXXXX)"
+RUNNEL_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$postgres_dir")"
+export RUNNEL_TEST_POSTGRES_URL RUNNEL_TEST_POSTGRES_DIR="$postgres_dir"
+echo "   $RUNNEL_TEST_POSTGRES_URL"
 
 stage "swift build"
 swift build
@@ -29,7 +42,15 @@ scripts/fuzz.sh 60
 stage "Dockerfile runtime stage, replayed in a debootstrapped Debian bookworm (no Docker engine needed)"
 scripts/prove-runtime-image.sh
 
-stage "SDK suite (openai Python SDK against .build/debug/runnel)"
+stage "SDK suite on SQLite (openai Python SDK against .build/debug/runnel), with the multi-node tests"
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
-RUNNEL_BINARY="$PWD/.build/debug/runnel" .venv/bin/python -m pytest -q -rs -p no:cacheprovider Tests/sdk
+export RUNNEL_BINARY="$PWD/.build/debug/runnel"
+pytest=(.venv/bin/python -m pytest -q -rs -p no:cacheprovider)
+"${pytest[@]}" Tests/sdk
+
+stage "SDK suite on PostgreSQL"
+RUNNEL_SDK_STORE=postgresql "${pytest[@]}" -m "not sqlite_only" --ignore Tests/sdk/test_multinode.py Tests/sdk
+
+stage "runs and streams SDK suites through nginx to three nodes on one PostgreSQL"
+RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node" Tests/sdk/test_runs.py Tests/sdk/test_streams.py
