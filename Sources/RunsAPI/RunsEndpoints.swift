@@ -24,10 +24,12 @@ enum RunsEndpoints {
         var run: Run
         var events: [RunEvent]
         var stream: Bool
-        var enqueue: Bool
+        /// Set when the write queued the run: it starts here or waits for a node with room.
+        var admission: Admission?
     }
 
     static func createRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let admission = Admission()
         engine.database.write({ db -> Outcome in
             try checkInclude(context)
             let body = try RequestObject(try context.body(), allowed: RunRequests.createFields)
@@ -56,13 +58,15 @@ enum RunsEndpoints {
                     // one-active-run index holds the lock across nodes.
                     throw APIError.invalid("Thread \(thread.id) already has an active run.")
                 }
+                try engine.admit(run.id, in: db, admission)
             }
             return Outcome(run: run, events: [.run(created: run), .run(run)],
-                           stream: settings.stream, enqueue: true)
-        }, completion: { answer($0, context, responder, engine) })
+                           stream: settings.stream, admission: admission)
+        }, completion: { answer($0, context, responder, engine, admission) })
     }
 
     static func createThreadAndRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        let admission = Admission()
         engine.database.write({ db -> Outcome in
             let body = try RequestObject(try context.body(), allowed: RunRequests.threadAndRunFields)
             let settings = try RunRequests.settings(body)
@@ -79,14 +83,16 @@ enum RunsEndpoints {
                 let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                                   expirySeconds: engine.settings.expirySeconds)
                 try RunRepository(db, project: context.project).insert(run, project: context.project)
+                try engine.admit(run.id, in: db, admission)
                 return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)],
-                               stream: settings.stream, enqueue: true)
+                               stream: settings.stream, admission: admission)
             }
-        }, completion: { answer($0, context, responder, engine) })
+        }, completion: { answer($0, context, responder, engine, admission) })
     }
 
     static func submitToolOutputs(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
         let now = engine.clock.nowSeconds()
+        let admission = Admission()
         engine.database.write({ db -> Outcome in
             let body = try RequestObject(try context.body(), allowed: ["tool_outputs", "stream"])
             let stream = try body.bool("stream").value ?? false
@@ -120,9 +126,10 @@ enum RunsEndpoints {
                     events.append(.step(step))
                 }
                 let applied = try RunTransitions.apply(.submitToolOutputs, to: run, project: context.project, db: db, now: now)
-                return Outcome(run: applied.run, events: events + applied.events, stream: stream, enqueue: true)
+                try engine.admit(run.id, in: db, admission)
+                return Outcome(run: applied.run, events: events + applied.events, stream: stream, admission: admission)
             }
-        }, completion: { answer($0, context, responder, engine) })
+        }, completion: { answer($0, context, responder, engine, admission) })
     }
 
     static func cancel(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
@@ -134,7 +141,7 @@ enum RunsEndpoints {
                     throw APIError.invalid(TransitionError(status: run.status, command: "cancel").message)
                 }
                 let applied = try RunTransitions.apply(.cancel, to: run, project: context.project, db: db, now: now)
-                return Outcome(run: applied.run, events: run.status == .cancelling ? [] : applied.events, stream: false, enqueue: false)
+                return Outcome(run: applied.run, events: run.status == .cancelling ? [] : applied.events, stream: false, admission: nil)
             }
         }, completion: { result in
             if case .success(let outcome) = result, outcome.run.status == .cancelling {
@@ -146,10 +153,12 @@ enum RunsEndpoints {
 
     /// Publishes a write's events and answers: as JSON, or as a stream that starts with them and
     /// follows the run until it ends or needs action.
-    static func answer(_ result: Result<Outcome, any Error>, _ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+    static func answer(_ result: Result<Outcome, any Error>, _ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine,
+                       _ admission: Admission? = nil) {
         let outcome: Outcome
         switch result {
         case .failure(let error):
+            if let admission { engine.abandon(admission) }
             responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: engine.log))
             return
         case .success(let value):
@@ -164,7 +173,7 @@ enum RunsEndpoints {
             responder.send(JSONResponse.make(outcome.run.wire))
         }
         engine.publish(runID, outcome.events)
-        if outcome.enqueue { engine.enqueue(runID) }
+        if let admission = outcome.admission { engine.enqueue(runID, admission) }
     }
 
     static func retrieve(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {

@@ -21,7 +21,7 @@ extension RunEngine {
         do {
             let (claimed, waiting) = try database.writeNow { [node] db in
                 let claimed = free > 0 ? try RunLeases(db, owner: node).claim(now: now, until: until, limit: free) : []
-                return (claimed, try RunLeases.queuedCount(db))
+                return (claimed, try RunLeases.waitingCount(db, now: now))
             }
             noteWaiting(waiting)
             releaseSlots(free - claimed.count, requestingMore: false)

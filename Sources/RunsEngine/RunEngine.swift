@@ -61,6 +61,13 @@ public struct RetryPolicy: Sendable {
     }
 }
 
+/// Whether the write that queued a run also gave it a slot on this node.
+public final class Admission: Sendable {
+    let granted = Atomic<Bool>(false)
+
+    public init() {}
+}
+
 /// Why an executing run is being stopped.
 public enum StopReason: Sendable {
     case cancel
@@ -217,14 +224,29 @@ public final class RunEngine: Sendable {
         }
     }
 
-    /// A run was queued (created, or given its tool outputs) on this node: it starts here if a
-    /// slot is free, else it waits in the database for the first node with room.
-    public func enqueue(_ runID: String) {
-        if reserveSlots(1) == 1 {
+    /// Inside the write that queues a run (created, or given its tool outputs): when this node
+    /// has a free slot it takes the run's lease in the same transaction, so it executes the run
+    /// itself and no other node's claim can take it first.
+    public func admit(_ runID: String, in db: any SQLSession, _ admission: Admission) throws {
+        guard reserveSlots(1) == 1 else { return }
+        admission.granted.store(true, ordering: .releasing)
+        try RunLeases(db, owner: node).take(runID, until: leaseDeadline())
+    }
+
+    /// The write that admitted a run failed: its slot is free again.
+    public func abandon(_ admission: Admission) {
+        if admission.granted.exchange(false, ordering: .acquiringAndReleasing) { releaseSlots(1) }
+    }
+
+    /// The write that queued the run committed: it starts here if it was admitted, else it waits
+    /// in the database for the first node with room.
+    public func enqueue(_ runID: String, _ admission: Admission) {
+        if admission.granted.load(ordering: .acquiring) {
             launch(runID, .start, relayEverything: false)
         } else {
             waitingEstimate.add(1, ordering: .relaxed)
             bus.announce(.work)
+            requestClaim()
         }
     }
 

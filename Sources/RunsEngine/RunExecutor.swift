@@ -210,7 +210,7 @@ struct RunExecutor {
     }
 
     private func store(_ command: RunCommand, pending: PendingTurnWrites?) async throws {
-        let (now, runID, leases) = (now, runID, leases)
+        let (now, runID, leases, control) = (now, runID, leases, control)
         let applied = try await database.writing { db -> RunTransitions.Applied? in
             // A node that lost the run's lease writes nothing: the run is someone else's now.
             guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal,
@@ -219,13 +219,14 @@ struct RunExecutor {
             }
             try pending?.store(db: db, project: project)
             let applied = try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
-            if applied.run.status.isTerminal || applied.run.status == .requiresAction { try leases(db).release(runID) }
+            if applied.run.status.isTerminal || applied.run.status == .requiresAction {
+                // Before the release commits, so the heartbeat never mistakes it for a lost lease.
+                control.leased.store(false, ordering: .releasing)
+                try leases(db).release(runID)
+            }
             return applied
         }
-        if let applied {
-            if applied.run.status.isTerminal || applied.run.status == .requiresAction { control.leased.store(false, ordering: .releasing) }
-            publish(applied.events)
-        }
+        if let applied { publish(applied.events) }
     }
 
     /// The database server cannot be reached or is restarting, as opposed to refusing the write.

@@ -70,9 +70,11 @@ public struct RunLeases {
         try connection.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner IS NOT NULL", [])
     }
 
-    /// Runs waiting for any node to start them.
-    public static func queuedCount(_ connection: any SQLSession) throws -> Int {
-        try connection.queryOne("SELECT count(*) AS waiting FROM runs WHERE status = 'queued'", []) { try $0.int("waiting") } ?? 0
+    /// Queued runs no node has taken: they wait for a free slot anywhere.
+    public static func waitingCount(_ connection: any SQLSession, now: Int) throws -> Int {
+        try connection.queryOne(
+            "SELECT count(*) AS waiting FROM runs WHERE status = 'queued' AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
+            [now.sqlite]) { try $0.int("waiting") } ?? 0
     }
 
     /// Counts a model turn cut off before it ended; the new count.

@@ -73,12 +73,13 @@ public final class SQLiteConnection: SQLSession {
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let level = depth
         let savepoint = "runnel_\(level)"
-        try execute(level == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT \(savepoint)")
+        // Through the statement cache: these run several times per request.
+        try run(level == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT \(savepoint)")
         depth = level + 1
         defer { depth = level }
         do {
             let result = try body()
-            try execute(level == 0 ? "COMMIT" : "RELEASE \(savepoint)")
+            try run(level == 0 ? "COMMIT" : "RELEASE \(savepoint)")
             return result
         } catch {
             try? execute(level == 0 ? "ROLLBACK" : "ROLLBACK TO \(savepoint); RELEASE \(savepoint)")

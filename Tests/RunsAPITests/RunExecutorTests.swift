@@ -58,6 +58,13 @@ final class EngineHarness: @unchecked Sendable {
         }
     }
 
+    /// What creating a run does once it is stored: a slot here, or a wait in the database.
+    func enqueue(_ run: Run) throws {
+        let admission = Admission()
+        try database.writeNow { db in try engine.admit(run.id, in: db, admission) }
+        engine.enqueue(run.id, admission)
+    }
+
     /// What `POST …/cancel` does: the run goes to cancelling and its model call is stopped.
     @discardableResult
     func cancel(_ run: Run) throws -> Run {
@@ -113,7 +120,7 @@ struct RunExecutorTests {
     @Test func completesWithItsMessageStepAndUsage() async throws {
         let harness = try EngineHarness()
         let run = try harness.queuedRun("three little words")
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         let done = try await harness.wait(run.id, for: [.completed])
         #expect(done.status == .completed && done.usage == Usage(promptTokens: 3, completionTokens: 3))
         #expect(done.startedAt == harness.clock.nowSeconds() && done.expiresAt == nil)
@@ -127,7 +134,7 @@ struct RunExecutorTests {
     @Test func toolCallsWaitThenExpireWhenTheClockPassesExpiresAt() async throws {
         let harness = try EngineHarness()
         let run = try harness.queuedRun("/call lookup {\"q\": 1}", tools: [Self.function])
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         let waiting = try await harness.wait(run.id, for: [.requiresAction])
         #expect(waiting.requiredAction?.map(\.name) == ["lookup"])
         harness.engine.sweepExpired()
@@ -155,7 +162,7 @@ struct RunExecutorTests {
         let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
         let events = EventLog()
         _ = harness.hub.subscribe(run.id) { events.add($0.name) }
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         try await harness.waitForAnswer(run)
         #expect(try harness.cancel(run).status == .cancelling)
         let cancelled = try await harness.wait(run.id, for: [.cancelled])
@@ -172,7 +179,7 @@ struct RunExecutorTests {
     @Test func completionBudgetIsSharedAcrossTheRun() async throws {
         let harness = try EngineHarness()
         let run = try harness.queuedRun(Array(repeating: "w", count: 300).joined(separator: " ")) { $0.maxCompletionTokens = 256 }
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         let done = try await harness.wait(run.id, for: [.incomplete])
         #expect(done.incompleteReason == "max_completion_tokens" && done.usage?.completionTokens == 256)
         #expect(try harness.messages(run).last?.incompleteDetails["reason"] == "max_tokens")
@@ -181,7 +188,7 @@ struct RunExecutorTests {
     @Test func promptBudgetDropsOldMessagesOrEndsIncomplete() async throws {
         let harness = try EngineHarness()
         let run = try harness.queuedRun(Array(repeating: "w", count: 300).joined(separator: " ")) { $0.maxPromptTokens = 256 }
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         let done = try await harness.wait(run.id, for: [.incomplete])
         #expect(done.incompleteReason == "max_prompt_tokens")
     }
@@ -190,7 +197,7 @@ struct RunExecutorTests {
     static func generatingRun() async throws -> (EngineHarness, Run) {
         let harness = try EngineHarness(delayMilliseconds: 20)
         let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         try await harness.waitForAnswer(run)
         return (harness, run)
     }
@@ -202,7 +209,7 @@ struct RunExecutorTests {
         let harness = try EngineHarness(endingRetry: RetryPolicy(initialDelaySeconds: 0.01, maxDelaySeconds: 0.05, giveUpSeconds: 5))
         let run = try harness.queuedRun(Self.longAnswer)
         try harness.capDatabase(true)
-        harness.engine.enqueue(run.id)
+        try harness.enqueue(run)
         try await Task.sleep(nanoseconds: 300_000_000)
         #expect(try harness.run(run.id).status == .inProgress, "still retrying its ending")
         return (harness, run)

@@ -241,3 +241,23 @@ def test_nodes_recover_when_postgresql_restarts_under_load(start_nodes, report):
     assert after.status == "completed"
     report(f"PostgreSQL restarted under load: {outcomes['ok']} runs acknowledged (all found, finished: {statuses}), "
            f"{outcomes['503']} requests answered 503 during the outage, no other errors, both nodes alive")
+
+
+def test_nodes_starting_together_migrate_once(tmp_path):
+    database = fresh_postgres_database()
+    nodes = []
+    for index in range(3):
+        directory = tmp_path / f"together{index}"
+        directory.mkdir()
+        nodes.append(Runnel(directory, database=database))
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda node: node.start(), nodes))
+        versions = [row[0] for row in nodes[0].sql("SELECT version FROM schema_migrations ORDER BY version")]
+        expected = sorted(int(p.name[:4]) for p in (ROOT / "Migrations" / "postgresql").glob("*.sql"))
+        assert versions == expected
+        for node in nodes:
+            assert node.client().beta.assistants.create(model="m").id.startswith("asst_")
+    finally:
+        for node in nodes:
+            node.stop(signal.SIGKILL)
