@@ -1,5 +1,6 @@
--- Several nodes share one database (PostgreSQL), so what memory used to guard moves here.
--- The thread lock: at most one unfinished run per thread, whichever node creates it.
+-- Several nodes share one database, so what memory used to guard moves here.
+-- The thread lock: at most one unfinished run per thread, whichever node creates it (two nodes'
+-- transactions cannot both see "no active run" and insert one).
 CREATE UNIQUE INDEX runs_one_active_per_thread ON runs (thread_id)
     WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
 

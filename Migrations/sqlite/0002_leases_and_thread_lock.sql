@@ -1,10 +1,10 @@
--- Several nodes share one database (PostgreSQL), so what memory used to guard moves here.
--- The thread lock: at most one unfinished run per thread, whichever node creates it.
-CREATE UNIQUE INDEX runs_one_active_per_thread ON runs (thread_id)
-    WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling');
+-- What memory used to guard moves into the database, so several nodes can share one (the
+-- PostgreSQL file of this number). SQLite has one writer at a time, and a run is created in the
+-- same write transaction that checks its thread for an unfinished run, so the thread lock needs
+-- no index here; PostgreSQL's version adds a unique one.
 
 -- The node executing a run holds a lease on it until lease_expires_at (milliseconds since the
--- epoch), renewed by its heartbeat; a lease that ran out is taken over by another node.
+-- epoch), renewed by its heartbeat; a lease that ran out is taken over.
 ALTER TABLE runs ADD COLUMN lease_owner TEXT;
 ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
 -- Model turns started and cut off by a crash or a lost lease; past --run-retries the run fails.

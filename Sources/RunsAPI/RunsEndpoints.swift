@@ -29,7 +29,7 @@ enum RunsEndpoints {
     }
 
     static func createRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
-        let admission = Admission()
+        let admission = engine.admission()
         engine.database.write({ db -> Outcome in
             try checkInclude(context)
             let body = try RequestObject(try context.body(), allowed: RunRequests.createFields)
@@ -43,22 +43,19 @@ enum RunsEndpoints {
             let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                               expirySeconds: engine.settings.expirySeconds)
             try engine.checkQueueRoom()
-            try db.transaction {
-                if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
-                    throw APIError.invalid("Thread \(thread.id) already has an active run \(active.id).")
-                }
-                let messages = MessageRepository(db, project: context.project)
-                for input in additional {
-                    try messages.insert(MessagesEndpoints.message(from: input, threadID: thread.id, services: context.services))
-                }
-                do {
-                    try RunRepository(db, project: context.project).insert(run, project: context.project)
-                } catch let error as any StorageConditionError where error.isUniqueViolation {
-                    // Another node started a run on this thread a moment ago: the database's
-                    // one-active-run index holds the lock across nodes.
-                    throw APIError.invalid("Thread \(thread.id) already has an active run.")
-                }
-                try engine.admit(run.id, in: db, admission)
+            if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
+                throw APIError.invalid("Thread \(thread.id) already has an active run \(active.id).")
+            }
+            let messages = MessageRepository(db, project: context.project)
+            for input in additional {
+                try messages.insert(MessagesEndpoints.message(from: input, threadID: thread.id, services: context.services))
+            }
+            do {
+                try RunRepository(db, project: context.project).insert(run, project: context.project, lease: admission.lease)
+            } catch let error as any StorageConditionError where error.isUniqueViolation {
+                // Another node started a run on this thread a moment ago: the database's
+                // one-active-run index holds the lock across nodes.
+                throw APIError.invalid("Thread \(thread.id) already has an active run.")
             }
             return Outcome(run: run, events: [.run(created: run), .run(run)],
                            stream: settings.stream, admission: admission)
@@ -66,7 +63,7 @@ enum RunsEndpoints {
     }
 
     static func createThreadAndRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
-        let admission = Admission()
+        let admission = engine.admission()
         engine.database.write({ db -> Outcome in
             let body = try RequestObject(try context.body(), allowed: RunRequests.threadAndRunFields)
             let settings = try RunRequests.settings(body)
@@ -74,25 +71,22 @@ enum RunsEndpoints {
             _ = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false)
             let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
             try engine.checkQueueRoom()
-            return try db.transaction {
-                var thread = try ThreadCreation.create(from: threadBody, context: context, db: db, inTransaction: true)
-                if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
-                    thread.toolResources = resources
-                    try ThreadRepository(db, project: context.project).update(thread)
-                }
-                let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
-                                                  expirySeconds: engine.settings.expirySeconds)
-                try RunRepository(db, project: context.project).insert(run, project: context.project)
-                try engine.admit(run.id, in: db, admission)
-                return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)],
-                               stream: settings.stream, admission: admission)
+            var thread = try ThreadCreation.create(from: threadBody, context: context, db: db)
+            if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
+                thread.toolResources = resources
+                try ThreadRepository(db, project: context.project).update(thread)
             }
+            let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
+                                              expirySeconds: engine.settings.expirySeconds)
+            try RunRepository(db, project: context.project).insert(run, project: context.project, lease: admission.lease)
+            return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)],
+                           stream: settings.stream, admission: admission)
         }, completion: { answer($0, context, responder, engine, admission) })
     }
 
     static func submitToolOutputs(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
         let now = engine.clock.nowSeconds()
-        let admission = Admission()
+        let admission = engine.admission()
         engine.database.write({ db -> Outcome in
             let body = try RequestObject(try context.body(), allowed: ["tool_outputs", "stream"])
             let stream = try body.bool("stream").value ?? false
@@ -104,45 +98,41 @@ enum RunsEndpoints {
                 let object = try RequestObject(item, path: "tool_outputs[\(index)]", allowed: ["tool_call_id", "output"])
                 outputs.append((try object.string("tool_call_id").value ?? "", try object.string("output").value ?? ""))
             }
-            return try db.transaction {
-                let run = try existingRun(context, db, locking: true)
-                guard run.status == .requiresAction, let pending = run.requiredAction else {
-                    throw APIError.invalid(TransitionError(status: run.status, command: "submitToolOutputs").message)
-                }
-                let expected = pending.map(\.id)
-                let given = outputs.map(\.id)
-                guard Set(given) == Set(expected), given.count == expected.count else {
-                    let list = { (ids: [String]) in "[" + ids.map { "'\($0)'" }.joined(separator: ", ") + "]" }
-                    throw APIError.invalid("Expected tool outputs for call_ids \(list(expected)), got \(list(given))", param: "tool_outputs")
-                }
-                var events: [RunEvent] = []
-                let steps = RunStepRepository(db)
-                for var step in try steps.all(runID: run.id) where step.type == .toolCalls && step.status == .inProgress {
-                    for index in step.toolCalls.indices {
-                        step.toolCalls[index].output = outputs.first { $0.id == step.toolCalls[index].id }?.output
-                    }
-                    step.close(.completed, at: now)
-                    try steps.update(step)
-                    events.append(.step(step))
-                }
-                let applied = try RunTransitions.apply(.submitToolOutputs, to: run, project: context.project, db: db, now: now)
-                try engine.admit(run.id, in: db, admission)
-                return Outcome(run: applied.run, events: events + applied.events, stream: stream, admission: admission)
+            let run = try existingRun(context, db, locking: true)
+            guard run.status == .requiresAction, let pending = run.requiredAction else {
+                throw APIError.invalid(TransitionError(status: run.status, command: "submitToolOutputs").message)
             }
+            let expected = pending.map(\.id)
+            let given = outputs.map(\.id)
+            guard Set(given) == Set(expected), given.count == expected.count else {
+                let list = { (ids: [String]) in "[" + ids.map { "'\($0)'" }.joined(separator: ", ") + "]" }
+                throw APIError.invalid("Expected tool outputs for call_ids \(list(expected)), got \(list(given))", param: "tool_outputs")
+            }
+            var events: [RunEvent] = []
+            let steps = RunStepRepository(db)
+            for var step in try steps.all(runID: run.id) where step.type == .toolCalls && step.status == .inProgress {
+                for index in step.toolCalls.indices {
+                    step.toolCalls[index].output = outputs.first { $0.id == step.toolCalls[index].id }?.output
+                }
+                step.close(.completed, at: now)
+                try steps.update(step)
+                events.append(.step(step))
+            }
+            let applied = try RunTransitions.apply(.submitToolOutputs, to: run, project: context.project, db: db, now: now)
+            if let lease = admission.lease { try RunLeases(db, owner: lease.owner).take(run.id, until: lease.expiresAt) }
+            return Outcome(run: applied.run, events: events + applied.events, stream: stream, admission: admission)
         }, completion: { answer($0, context, responder, engine, admission) })
     }
 
     static func cancel(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
         let now = engine.clock.nowSeconds()
         engine.database.write({ db -> Outcome in
-            try db.transaction {
-                let run = try existingRun(context, db, locking: true)
-                guard !run.status.isTerminal else {
-                    throw APIError.invalid(TransitionError(status: run.status, command: "cancel").message)
-                }
-                let applied = try RunTransitions.apply(.cancel, to: run, project: context.project, db: db, now: now)
-                return Outcome(run: applied.run, events: run.status == .cancelling ? [] : applied.events, stream: false, admission: nil)
+            let run = try existingRun(context, db, locking: true)
+            guard !run.status.isTerminal else {
+                throw APIError.invalid(TransitionError(status: run.status, command: "cancel").message)
             }
+            let applied = try RunTransitions.apply(.cancel, to: run, project: context.project, db: db, now: now)
+            return Outcome(run: applied.run, events: run.status == .cancelling ? [] : applied.events, stream: false, admission: nil)
         }, completion: { result in
             if case .success(let outcome) = result, outcome.run.status == .cancelling {
                 engine.stopEverywhere(outcome.run.id, .cancel)
@@ -217,17 +207,15 @@ enum RunsEndpoints {
 
     static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
         let body = try RequestObject(try context.body(), allowed: ["metadata"])
-        return try db.transaction {
-            var run = try existingRun(context, db, locking: true)
-            guard let metadata = try Validate.metadata(body.field("metadata")) else { return run.wire }
-            let version = run.version
-            run.metadata = metadata
-            run.version += 1
-            guard try RunRepository(db, project: context.project).compareAndSet(run, expectedVersion: version) else {
-                throw APIError(.unavailable, "The run changed while it was being updated; please retry.")
-            }
-            return run.wire
+        var run = try existingRun(context, db, locking: true)
+        guard let metadata = try Validate.metadata(body.field("metadata")) else { return run.wire }
+        let version = run.version
+        run.metadata = metadata
+        run.version += 1
+        guard try RunRepository(db, project: context.project).compareAndSet(run, expectedVersion: version) else {
+            throw APIError(.unavailable, "The run changed while it was being updated; please retry.")
         }
+        return run.wire
     }
 
     static func listSteps(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {

@@ -44,10 +44,9 @@ enum ThreadsEndpoints: EndpointGroup {
 
 /// Thread creation is shared by `POST /threads` and (later) create-thread-and-run.
 enum ThreadCreation {
-    /// Validates everything first, then writes the thread and its messages in one transaction.
-    /// - Parameter inTransaction: the caller already holds a transaction (create-thread-and-run).
-    static func create(from body: RequestObject, context: APIContext, db: any SQLSession,
-                       inTransaction: Bool = false) throws -> ChatThread {
+    /// Validates everything first, then writes the thread and its messages (inside the caller's
+    /// write, which is one transaction).
+    static func create(from body: RequestObject, context: APIContext, db: any SQLSession) throws -> ChatThread {
         var inputs: [MessageInput] = []
         for (index, item) in (try body.array("messages").value ?? []).enumerated() {
             inputs.append(try MessageInput(item, path: "\(body.param("messages"))[\(index)]"))
@@ -57,14 +56,11 @@ enum ThreadCreation {
         let metadata = try Validate.metadata(body.field("metadata"), param: body.param("metadata")) ?? [:]
         let (id, createdAt) = context.services.ids.make(.thread)
         let thread = ChatThread(id: id, createdAt: createdAt, toolResources: resources, metadata: metadata)
-        let write = {
-            try ThreadRepository(db, project: context.project).insert(thread)
-            let messages = MessageRepository(db, project: context.project)
-            for input in inputs {
-                try messages.insert(MessagesEndpoints.message(from: input, threadID: id, services: context.services))
-            }
+        try ThreadRepository(db, project: context.project).insert(thread)
+        let messages = MessageRepository(db, project: context.project)
+        for input in inputs {
+            try messages.insert(MessagesEndpoints.message(from: input, threadID: id, services: context.services))
         }
-        if inTransaction { try write() } else { try db.transaction(write) }
         return thread
     }
 

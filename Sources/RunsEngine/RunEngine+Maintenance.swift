@@ -90,7 +90,6 @@ extension RunEngine {
             for (run, project) in try RunRepository(db, project: nil).expired(now: now, owner: node, nowMilliseconds: nowMilliseconds) {
                 if stopExecution(run.id, .expire) { continue }
                 let applied = try RunTransitions.apply(.expire, to: run, project: project, db: db, now: now)
-                try RunLeases(db, owner: node).release(run.id)
                 expired.append((run.id, applied.events))
             }
             return expired

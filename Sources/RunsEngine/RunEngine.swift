@@ -63,9 +63,14 @@ public struct RetryPolicy: Sendable {
 
 /// Whether the write that queued a run also gave it a slot on this node.
 public final class Admission: Sendable {
-    let granted = Atomic<Bool>(false)
+    /// Set when this node reserved a slot for the run: the lease the write stores with it.
+    public let lease: RunLease?
+    /// Set once the slot was used or given back.
+    let settled = Atomic<Bool>(false)
 
-    public init() {}
+    init(lease: RunLease?) {
+        self.lease = lease
+    }
 }
 
 /// Why an executing run is being stopped.
@@ -224,24 +229,23 @@ public final class RunEngine: Sendable {
         }
     }
 
-    /// Inside the write that queues a run (created, or given its tool outputs): when this node
-    /// has a free slot it takes the run's lease in the same transaction, so it executes the run
+    /// Before the write that queues a run (created, or given its tool outputs): when this node
+    /// has a free slot, the write stores this node's lease with the run, so the node executes it
     /// itself and no other node's claim can take it first.
-    public func admit(_ runID: String, in db: any SQLSession, _ admission: Admission) throws {
-        guard reserveSlots(1) == 1 else { return }
-        admission.granted.store(true, ordering: .releasing)
-        try RunLeases(db, owner: node).take(runID, until: leaseDeadline())
+    public func admission() -> Admission {
+        guard reserveSlots(1) == 1 else { return Admission(lease: nil) }
+        return Admission(lease: RunLease(owner: node, expiresAt: leaseDeadline()))
     }
 
-    /// The write that admitted a run failed: its slot is free again.
+    /// The write failed: the slot its admission reserved is free again.
     public func abandon(_ admission: Admission) {
-        if admission.granted.exchange(false, ordering: .acquiringAndReleasing) { releaseSlots(1) }
+        if admission.lease != nil, !admission.settled.exchange(true, ordering: .acquiringAndReleasing) { releaseSlots(1) }
     }
 
     /// The write that queued the run committed: it starts here if it was admitted, else it waits
     /// in the database for the first node with room.
     public func enqueue(_ runID: String, _ admission: Admission) {
-        if admission.granted.load(ordering: .acquiring) {
+        if admission.lease != nil, !admission.settled.exchange(true, ordering: .acquiringAndReleasing) {
             launch(runID, .start, relayEverything: false)
         } else {
             waitingEstimate.add(1, ordering: .relaxed)

@@ -35,21 +35,16 @@ struct RunExecutor {
         }
     }
 
-    private var leases: @Sendable (any SQLSession) -> RunLeases {
-        { [node = engine.node] db in RunLeases(db, owner: node) }
-    }
-
-    /// queued → in_progress, taking the run's lease; nil when the run is no longer queued
-    /// (cancelled, expired, deleted) or another node holds it.
+    /// queued → in_progress; nil when the run is no longer queued (cancelled, expired, deleted)
+    /// or this node does not hold it (every path that launches an executor took the lease first).
     private func start() async throws -> (Run, String)? {
-        let (now, nowMilliseconds, until) = (now, engine.clock.milliseconds, engine.leaseDeadline())
-        let (runID, leases) = (runID, leases)
+        let (now, runID, node) = (now, runID, engine.node)
         let started = try await database.writing { db -> (RunTransitions.Applied, String)? in
-            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .queued,
-                  try leases(db).takeIfFree(runID, now: nowMilliseconds, until: until) else {
+            guard let found = try RunRepository(db, project: nil).findForExecution(runID), found.run.status == .queued,
+                  found.lease?.owner == node else {
                 return nil
             }
-            return (try RunTransitions.apply(.start, to: run, project: project, db: db, now: now), project)
+            return (try RunTransitions.apply(.start, to: found.run, project: found.project, db: db, now: now), found.project)
         }
         guard let (applied, project) = started else { return nil }
         control.leased.store(true, ordering: .releasing)
@@ -60,17 +55,17 @@ struct RunExecutor {
     /// Takes up a run whose turn was cut off: the partial message and open steps go, and the
     /// turn executes again from the last committed state, up to `runRetries` times.
     private func resume() async throws -> (Run, String)? {
-        let (now, runID, leases, retries) = (now, runID, leases, engine.settings.runRetries)
+        let (now, runID, node, retries) = (now, runID, engine.node, engine.settings.runRetries)
         let resumed = try await database.writing { db -> (run: Run, project: String, failed: [RunEvent]?)? in
-            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), run.status == .inProgress,
-                  try leases(db).holds(runID) else {
+            guard let found = try RunRepository(db, project: nil).findForExecution(runID), found.run.status == .inProgress,
+                  found.lease?.owner == node else {
                 return nil
             }
+            let (run, project) = (found.run, found.project)
             let interruptions = try RunLeases.countInterruption(db, runID: runID)
             guard interruptions <= retries else {
                 let error = RunError(.serverError, "This run was interrupted \(interruptions) times (a Runnel node stopped or lost contact mid-answer) and was stopped. Create a new run to continue.")
                 let applied = try RunTransitions.apply(.fail(error, usage: nil), to: run, project: project, db: db, now: now)
-                try leases(db).release(runID)
                 return (applied.run, project, applied.events)
             }
             try MessageRepository(db, project: project).deleteOpen(runID: runID)
@@ -210,20 +205,19 @@ struct RunExecutor {
     }
 
     private func store(_ command: RunCommand, pending: PendingTurnWrites?) async throws {
-        let (now, runID, leases, control) = (now, runID, leases, control)
+        let (now, runID, node, control) = (now, runID, engine.node, control)
         let applied = try await database.writing { db -> RunTransitions.Applied? in
             // A node that lost the run's lease writes nothing: the run is someone else's now.
-            guard let (run, project) = try RunRepository(db, project: nil).findWithProject(runID), !run.status.isTerminal,
-                  try leases(db).holds(runID) else {
+            guard let found = try RunRepository(db, project: nil).findForExecution(runID), !found.run.status.isTerminal,
+                  found.lease?.owner == node else {
                 return nil
             }
-            try pending?.store(db: db, project: project)
-            let applied = try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
-            if applied.run.status.isTerminal || applied.run.status == .requiresAction {
-                // Before the release commits, so the heartbeat never mistakes it for a lost lease.
-                control.leased.store(false, ordering: .releasing)
-                try leases(db).release(runID)
-            }
+            try pending?.store(db: db, project: found.project)
+            let applied = try RunTransitions.apply(command, to: found.run, project: found.project, db: db, now: now,
+                                                   stepUsage: pending?.callUsage)
+            // The update gave the lease back if the run ended or waits: before it commits, so the
+            // heartbeat never mistakes that for a lost lease.
+            if applied.run.status.isTerminal || applied.run.status == .requiresAction { control.leased.store(false, ordering: .releasing) }
             return applied
         }
         if let applied { publish(applied.events) }

@@ -1,5 +1,16 @@
 import RunsDomain
 
+/// A node's hold on a run, until `expiresAt` (milliseconds since the epoch).
+public struct RunLease: Sendable, Equatable {
+    public var owner: String
+    public var expiresAt: Int
+
+    public init(owner: String, expiresAt: Int) {
+        self.owner = owner
+        self.expiresAt = expiresAt
+    }
+}
+
 /// Which node executes which run. A node holds a run's lease until `lease_expires_at`
 /// (milliseconds) and renews it while it works; a run whose lease ran out (its node died) is
 /// claimed by another. The database arbitrates, so two nodes never execute one run.
@@ -46,13 +57,6 @@ public struct RunLeases {
         }
     }
 
-    /// True when this node holds the run's lease (checked before each of its executor's writes).
-    public func holds(_ runID: String) throws -> Bool {
-        try connection.queryOne("SELECT lease_owner FROM runs WHERE id = ?", [runID.sqlite]) {
-            try $0.optionalString("lease_owner")
-        } == .some(owner)
-    }
-
     /// Gives the run up (it ended, waits for tool outputs, or this node is stopping).
     public func release(_ runID: String) throws {
         try connection.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
@@ -84,12 +88,3 @@ public struct RunLeases {
     }
 }
 
-extension RunLeases {
-    /// Takes the run's lease if nobody else holds a live one; false when another node does.
-    public func takeIfFree(_ runID: String, now: Int, until: Int) throws -> Bool {
-        try connection.run("""
-            UPDATE runs SET lease_owner = ?, lease_expires_at = ?
-            WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL OR lease_expires_at < ?)
-            """, [owner.sqlite, until.sqlite, runID.sqlite, owner.sqlite, now.sqlite]) > 0
-    }
-}

@@ -21,23 +21,37 @@ public struct RunRepository {
     private var projectFilter: String { project == nil ? "" : " AND project = ?" }
     private var projectValue: [SQLValue] { project.map { [$0.sqlite] } ?? [] }
 
-    public func insert(_ run: Run, project: String) throws {
+    /// - Parameter lease: the node that will execute the run and until when, when it has a slot.
+    public func insert(_ run: Run, project: String, lease: RunLease? = nil) throws {
         try connection.run(
-            "INSERT INTO runs (\(Self.columns)) VALUES (\(Array(repeating: "?", count: 29).joined(separator: ", ")))",
-            Self.values(run) + [project.sqlite])
+            "INSERT INTO runs (\(Self.columns), lease_owner, lease_expires_at) VALUES (\(Array(repeating: "?", count: 31).joined(separator: ", ")))",
+            Self.values(run) + [project.sqlite, lease?.owner.sqlite ?? .null, lease?.expiresAt.sqlite ?? .null])
     }
 
-    /// Stores `run` only if nobody changed it since `expectedVersion` was read.
+    /// Stores `run` only if nobody changed it since `expectedVersion` was read. A run that
+    /// finished or waits for tool outputs needs no node, so its lease goes in the same update.
     public func compareAndSet(_ run: Run, expectedVersion: Int) throws -> Bool {
-        try connection.run("""
+        let releasesLease = run.status.isTerminal || run.status == .requiresAction
+        return try connection.run("""
             UPDATE runs SET created_at = ?2, thread_id = ?3, assistant_id = ?4, status = ?5, required_action = ?6,
                 last_error = ?7, expires_at = ?8, started_at = ?9, cancelled_at = ?10, failed_at = ?11, completed_at = ?12,
                 incomplete_details = ?13, model = ?14, instructions = ?15, tools = ?16, metadata = ?17, usage = ?18,
                 temperature = ?19, top_p = ?20, max_prompt_tokens = ?21, max_completion_tokens = ?22,
                 truncation_strategy = ?23, tool_choice = ?24, parallel_tool_calls = ?25, response_format = ?26,
-                reasoning_effort = ?27, version = ?28
+                reasoning_effort = ?27, version = ?28\(releasesLease ? ", lease_owner = NULL, lease_expires_at = NULL" : "")
             WHERE id = ?1 AND version = ?29
             """, Self.values(run) + [expectedVersion.sqlite]) > 0
+    }
+
+    /// A run with its project and lease, its row locked (PostgreSQL): what an executor reads
+    /// before each write, in one query.
+    public func findForExecution(_ id: String) throws -> (run: Run, project: String, lease: RunLease?)? {
+        try connection.queryOne(
+            "SELECT \(Self.columns), lease_owner, lease_expires_at FROM runs WHERE id = ?\(connection.forUpdate)", [id.sqlite]
+        ) { row in
+            let lease = try row.optionalString("lease_owner").map { RunLease(owner: $0, expiresAt: try row.optionalInt("lease_expires_at") ?? 0) }
+            return (try Self.decode(row), try row.string("project"), lease)
+        }
     }
 
     /// - Parameter locking: in a write that will change the run, lock its row (PostgreSQL), so a
@@ -73,13 +87,6 @@ public struct RunRepository {
             SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling')
                 AND expires_at <= ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?) ORDER BY id LIMIT 500\(skip)
             """, [now.sqlite, owner.sqlite, nowMilliseconds.sqlite], Self.decodeWithProject)
-    }
-
-    /// A run with the project it belongs to, in one read (the engine writes the run's messages
-    /// in that project).
-    public func findWithProject(_ id: String) throws -> (run: Run, project: String)? {
-        try connection.queryOne("SELECT \(Self.columns) FROM runs WHERE id = ?\(projectFilter)\(connection.forUpdate)",
-                                [id.sqlite] + projectValue, Self.decodeWithProject)
     }
 
     static func values(_ run: Run) -> [SQLValue] {

@@ -60,8 +60,10 @@ final class EngineHarness: @unchecked Sendable {
 
     /// What creating a run does once it is stored: a slot here, or a wait in the database.
     func enqueue(_ run: Run) throws {
-        let admission = Admission()
-        try database.writeNow { db in try engine.admit(run.id, in: db, admission) }
+        let admission = engine.admission()
+        if let lease = admission.lease {
+            try database.writeNow { db in try RunLeases(db, owner: lease.owner).take(run.id, until: lease.expiresAt) }
+        }
         engine.enqueue(run.id, admission)
     }
 
