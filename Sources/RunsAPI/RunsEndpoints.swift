@@ -159,6 +159,9 @@ enum RunsEndpoints {
             let stream = SSEStream(responder: responder, keepAliveSeconds: engine.settings.streamKeepAliveSeconds)
             let token = engine.hub.subscribe(runID) { event in stream.send(event) }
             stream.onClose { engine.hub.unsubscribe(runID, token) }
+            if engine.database.dialect == .postgresql, outcome.admission?.lease == nil {
+                RemoteStreamWatch.start(runID, stream: stream, engine: engine)
+            }
         } else {
             responder.send(JSONResponse.make(outcome.run.wire))
         }

@@ -261,3 +261,36 @@ def test_nodes_starting_together_migrate_once(tmp_path):
     finally:
         for node in nodes:
             node.stop(signal.SIGKILL)
+
+
+def test_a_stream_whose_notifications_are_lost_still_ends(start_nodes, report):
+    a, b = start_nodes(2, "--echo-delay-ms", "20", "--max-concurrent-runs", "1")
+    client_a = a.client(timeout=30)
+    assistant = client_a.beta.assistants.create(model="m").id
+    client_a.beta.threads.create_and_run(
+        assistant_id=assistant, thread={"messages": [{"role": "user", "content": " ".join(["busy"] * 500)}]})
+    thread = client_a.beta.threads.create(messages=[{"role": "user", "content": " ".join(["lost"] * 40)}])
+    stop = threading.Event()
+
+    def cut_listeners():
+        # Every node's LISTEN connection is dropped again and again: node A hears almost nothing.
+        while not stop.is_set():
+            a.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")
+            time.sleep(0.05)
+
+    cutter = threading.Thread(target=cut_listeners)
+    cutter.start()
+    events = []
+    started = time.monotonic()
+    try:
+        with client_a.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant) as stream:
+            for event in stream:
+                events.append(event.event)
+    finally:
+        stop.set()
+        cutter.join()
+    assert events[-1] == "thread.run.completed", events[-5:]
+    run = client_a.beta.threads.runs.list(thread.id).data[0]
+    assert run.status == "completed"
+    report(f"a stream on node A whose run ran on node B while A's listener was cut every 50 ms: ended with "
+           f"thread.run.completed after {time.monotonic() - started:.1f} s, {len(events)} events received")
