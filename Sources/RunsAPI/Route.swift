@@ -1,11 +1,9 @@
 import HTTPServer
 import RunsDomain
-import RunsEngine
-import RunsWire
 import RunsStorage
 
-/// How a route runs: on a read connection, on the writer (one at a time), or by itself
-/// (streams, health) answering through the responder.
+/// How a route runs: with a connection for reading, in one write transaction, or by itself
+/// (runs, streams, health) answering through the responder.
 public enum Route: Sendable {
     case read(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case write(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
