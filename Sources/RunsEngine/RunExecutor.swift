@@ -226,7 +226,7 @@ struct RunExecutor {
     /// The database server cannot be reached or is restarting, as opposed to refusing the write.
     static func databaseUnavailable(_ error: any Error) -> Bool {
         let underlying = (error as? TurnRecorder.StorageFailure)?.error ?? error
-        return (underlying as? PostgresError)?.isConnectionLost == true
+        return (underlying as? any StorageConditionError)?.isConnectionLost == true
     }
 
     /// The `last_error` message of a run the engine could not carry on storing.

@@ -15,6 +15,9 @@ public struct SQLiteError: StorageConditionError, CustomStringConvertible, Senda
 
     public var isConstraint: Bool { resultCode == SQLITE_CONSTRAINT }
 
+    /// A file has no server to lose.
+    public var isConnectionLost: Bool { false }
+
     /// SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (C macros Swift does not import).
     public var isUniqueViolation: Bool { extendedCode == 2067 || extendedCode == 1555 }
 

@@ -33,4 +33,7 @@ public protocol StorageConditionError: Error {
     var condition: StorageCondition? { get }
     /// A unique index refused the row (for Runnel: one active run per thread).
     var isUniqueViolation: Bool { get }
+    /// The database server could not be reached or dropped the connection (it may be
+    /// restarting); the same work may succeed once it is back.
+    var isConnectionLost: Bool { get }
 }

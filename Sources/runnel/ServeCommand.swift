@@ -47,7 +47,9 @@ enum ServeCommand {
             maxQueuedRuns: configuration.int("max_queued_runs"), runRetries: configuration.int("run_retries"),
             leaseSeconds: configuration.seconds("lease"))
         let node = RunEngine.makeNodeName()
-        let bus: (any ClusterBus)? = (database as? PostgresStore).map { PostgresBus(store: $0, node: node, log: log) }
+        let bus: (any ClusterBus)? = (database as? PostgresStore).map { store in
+            NotifyBus(channel: PostgresNotifications(store: store, log: { log.warning("cluster: \($0)") }), node: node)
+        }
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
                                             engineSettings: engineSettings, log: log, node: node, bus: bus)
         do {

@@ -203,3 +203,58 @@ struct TextStorageTests {
         #expect(try database.readNow { db in try AssistantRepository(db, project: "p").find("asst_nul\u{0}garbage") } == nil)
     }
 }
+
+struct StoreSemanticsTests {
+    /// A failing inner transaction undoes only its own work; the outer write still commits.
+    @Test(arguments: StoreKind.available)
+    func nestedTransactionsAreSavepoints(kind: StoreKind) throws {
+        let scratch = try TemporaryDatabase(kind)
+        struct Refused: Error {}
+        try scratch.database.writeNow { db in
+            try ThreadRepository(db, project: "p").insert(ChatThread(id: "thread_outer", createdAt: 1))
+            do {
+                try db.transaction {
+                    try ThreadRepository(db, project: "p").insert(ChatThread(id: "thread_inner", createdAt: 1))
+                    throw Refused()
+                }
+            } catch is Refused {}
+        }
+        let found = try scratch.database.readNow { db in
+            (try ThreadRepository(db, project: "p").find("thread_outer"), try ThreadRepository(db, project: "p").find("thread_inner"))
+        }
+        #expect(found.0 != nil)
+        #expect(found.1 == nil)
+    }
+
+    /// A row that does not hold what its table promises throws; it is never read as a default.
+    @Test(arguments: StoreKind.available)
+    func aCorruptRowThrows(kind: StoreKind) throws {
+        let scratch = try TemporaryDatabase(kind)
+        try scratch.database.writeNow { db in
+            try ThreadRepository(db, project: "p").insert(ChatThread(id: "thread_a", createdAt: 1))
+            try db.run("""
+                INSERT INTO runs (id, project, thread_id, assistant_id, created_at, status, model, instructions, truncation_strategy,
+                    tool_choice, response_format)
+                VALUES ('run_bad', 'p', 'thread_a', 'asst_a', 1, 'sleeping', 'm', '', '{"type":"auto"}', '"auto"', '"auto"')
+                """, [])
+            try db.run("UPDATE threads SET metadata = 'not json' WHERE id = 'thread_a'", [])
+        }
+        #expect(throws: CorruptRow.self) { try scratch.database.readNow { db in try RunRepository(db, project: "p").find("run_bad") } }
+        #expect(throws: CorruptRow.self) { try scratch.database.readNow { db in try ThreadRepository(db, project: "p").find("thread_a") } }
+    }
+
+    @Test func placeholdersBecomeNumberedOutsideStrings() {
+        #expect(PlaceholderRewriter.postgres("SELECT ?, '?', ?") == "SELECT $1, '?', $2")
+        #expect(PlaceholderRewriter.postgres("UPDATE t SET a = ?2 WHERE b = ?1") == "UPDATE t SET a = $2 WHERE b = $1")
+        #expect(PostgresText.decode(PostgresText.encode("a\u{0}b\u{FFFF}c\u{FFFF}\u{1}")) == "a\u{0}b\u{FFFF}c\u{FFFF}\u{1}")
+        #expect(!PostgresText.encode("a\u{0}b").contains("\u{0}"))
+    }
+
+    @Test func aDatabaseURLHidesItsPassword() throws {
+        let url = try PostgresURL("postgres://user:s%40cret@db.example:6543/runnel?sslmode=require")
+        #expect(url.password == "s@cret" && url.host == "db.example" && url.port == 6543 && url.database == "runnel")
+        #expect(url.description == "postgres://user:***@db.example:6543/runnel")
+        #expect(!url.connectionString(extra: []).isEmpty)
+        #expect(throws: PostgresError.self) { try PostgresURL("postgres://u@h:99999/x") }
+    }
+}
