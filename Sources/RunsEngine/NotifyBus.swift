@@ -9,8 +9,17 @@ import RunsWire
 /// arrival. A payload is `node|kind|run|sequence|part|parts|body`.
 public final class NotifyBus: ClusterBus {
     /// Messages waiting for their remaining parts; a sender that died mid-message leaves
-    /// parts behind, and the oldest are dropped past this.
+    /// parts behind, and the oldest are dropped past these.
     static let maxPartial = 1_000
+    static let maxPartialBytes = 64 << 20
+
+    /// A message whose parts are arriving.
+    private struct Partial {
+        var parts: [String?]
+        var received = 0
+        var bytes = 0
+        let order: Int
+    }
 
     private let channel: any NotificationChannel
     private let node: String
@@ -18,8 +27,9 @@ public final class NotifyBus: ClusterBus {
     /// Touched only on `sendQueue`.
     nonisolated(unsafe) private var sequence = 0
     /// Touched only on the channel's delivery queue.
-    nonisolated(unsafe) private var partial: [String: (parts: [String?], order: Int)] = [:]
+    nonisolated(unsafe) private var partial: [String: Partial] = [:]
     nonisolated(unsafe) private var partialOrder = 0
+    nonisolated(unsafe) private var partialBytes = 0
 
     public init(channel: any NotificationChannel, node: String) {
         self.channel = channel
@@ -88,17 +98,27 @@ public final class NotifyBus: ClusterBus {
         if count > 1 {
             let key = "\(fields[0])|\(fields[3])"
             partialOrder += 1
-            var entry = partial[key] ?? (Array(repeating: nil, count: count), partialOrder)
+            // The slots count against the budget too: a count alone must not buy memory.
+            var entry = partial.removeValue(forKey: key)
+                ?? Partial(parts: Array(repeating: nil, count: count), bytes: count * MemoryLayout<String?>.stride, order: partialOrder)
+            partialBytes -= entry.bytes
+            // Parts that disagree on the count drop the message; a repeated part is ignored.
             guard entry.parts.count == count else { return nil }
-            entry.parts[part] = body
-            guard entry.parts.allSatisfy({ $0 != nil }) else {
+            if entry.parts[part] == nil {
+                entry.parts[part] = body
+                entry.received += 1
+                entry.bytes += body.utf8.count
+            }
+            guard entry.received == count else {
                 partial[key] = entry
-                if partial.count > Self.maxPartial, let oldest = partial.min(by: { $0.value.order < $1.value.order }) {
+                partialBytes += entry.bytes
+                while partial.count > Self.maxPartial || partialBytes > Self.maxPartialBytes,
+                      let oldest = partial.min(by: { $0.value.order < $1.value.order }) {
+                    partialBytes -= oldest.value.bytes
                     partial[oldest.key] = nil
                 }
                 return nil
             }
-            partial[key] = nil
             body = entry.parts.map { $0 ?? "" }.joined()
         }
         switch fields[1] {
