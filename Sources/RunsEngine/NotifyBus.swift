@@ -1,17 +1,31 @@
+import DequeModule
 import Dispatch
 import RunsDomain
 import RunsStorage
 import RunsWire
 
 /// The cluster bus over a database's notification channel (PostgreSQL's LISTEN/NOTIFY). Each
-/// node sends from one serial queue, so its messages arrive everywhere in the order it sent them.
-/// A message larger than one payload travels in numbered parts and is put back together on
-/// arrival. A payload is `node|kind|run|sequence|part|parts|body`.
+/// node numbers its messages and sends them from one serial queue, so they arrive everywhere in
+/// the order it sent them. A message larger than one payload travels in numbered parts and is
+/// put back together on arrival. A payload is `node|kind|run|sequence|part|parts|body`.
+///
+/// Nothing is lost or repeated when a receiver misses messages (its listening connection
+/// dropped): it sees the gap in a sender's numbers, holds what came after it, and asks the
+/// sender to send the missing ones again from what it keeps of its recent messages; after a
+/// reconnect it asks every sender for its latest number, to notice a gap at the end.
 public final class NotifyBus: ClusterBus {
     /// Messages waiting for their remaining parts; a sender that died mid-message leaves
     /// parts behind, and the oldest are dropped past these.
     static let maxPartial = 1_000
     static let maxPartialBytes = 64 << 20
+    /// What a sender keeps of its recent messages, to send again when asked.
+    static let keptMessages = 8_192
+    static let keptBytes = 32 << 20
+    /// Messages held behind a gap, per sender; past it, or after `gapPatience`, the gap is
+    /// given up (streams then fall back on the stored state).
+    static let maxHeld = 4_096
+    static let requestAttempts = 8
+    let gapPatience: Double
 
     /// A message whose parts are arriving.
     private struct Partial {
@@ -21,28 +35,53 @@ public final class NotifyBus: ClusterBus {
         let order: Int
     }
 
+    /// What this node knows of one sender's numbering.
+    private struct SenderState {
+        /// The next number to deliver.
+        var expected: Int
+        var held: [Int: ClusterMessage] = [:]
+        /// The highest number asked for again so far.
+        var askedThrough = 0
+    }
+
     private let channel: any NotificationChannel
     private let node: String
     private let sendQueue = DispatchQueue(label: "runnel.bus.send")
+    private let receiveQueue = DispatchQueue(label: "runnel.bus.receive")
     /// Touched only on `sendQueue`.
     nonisolated(unsafe) private var sequence = 0
-    /// Touched only on the channel's delivery queue.
+    nonisolated(unsafe) private var kept: Deque<(sequence: Int, payloads: [String], bytes: Int)> = []
+    nonisolated(unsafe) private var keptBytes = 0
+    /// Touched only on `receiveQueue`.
     nonisolated(unsafe) private var partial: [String: Partial] = [:]
     nonisolated(unsafe) private var partialOrder = 0
     nonisolated(unsafe) private var partialBytes = 0
+    nonisolated(unsafe) private var senders: [String: SenderState] = [:]
+    /// Until listening is first interrupted, a sender first heard of through its latest number
+    /// (the answer to the question this node asks at start) is followed from there on; after an
+    /// interruption, everything such a sender sent may have been missed.
+    nonisolated(unsafe) private var interrupted = false
+    nonisolated(unsafe) private var deliver: (@Sendable (ClusterMessage) -> Void)?
 
-    public init(channel: any NotificationChannel, node: String) {
+    public init(channel: any NotificationChannel, node: String, gapPatience: Double = 3) {
         self.channel = channel
         self.node = node
+        self.gapPatience = gapPatience
     }
 
     public func start(deliver: @escaping @Sendable (ClusterMessage) -> Void) {
+        receiveQueue.sync { self.deliver = deliver }
+        defer { sendControl("s", to: "", body: "") }
         channel.start(receive: { [weak self] payload in
-            if let message = self?.assemble(payload) { deliver(message) }
-        }, lost: {
-            // Messages may have been missed: waiting runs are looked for now, and streams fall
-            // back on the stored state.
+            guard let self else { return }
+            receiveQueue.async { self.receive(payload) }
+        }, resumed: { [weak self] in
+            // Messages may have been missed: waiting runs are looked for now, and every sender
+            // is asked for its latest number.
             deliver(.work)
+            guard let self else { return }
+            receiveQueue.async { self.interrupted = true }
+            sendControl("s", to: "", body: "")
         })
     }
 
@@ -59,12 +98,131 @@ public final class NotifyBus: ClusterBus {
         }
         sendQueue.async { [self] in
             sequence += 1
-            // Room for the header: node, kind and run as given, and up to 20 digits per number.
-            let room = channel.maxPayloadBytes - node.utf8.count - runID.utf8.count - 70
-            let parts = Self.split(body, bytes: max(64, room))
-            _ = channel.send(parts.enumerated().map { index, part in
-                "\(node)|\(kind)|\(runID)|\(sequence)|\(index)|\(parts.count)|" + part
-            })
+            let payloads = frame(kind: kind, runID: runID, sequence: sequence, body: body)
+            keep(sequence, payloads)
+            _ = channel.send(payloads)
+        }
+    }
+
+    /// The payloads of one message: its body cut to fit, each with the header.
+    private func frame(kind: String, runID: String, sequence: Int, body: String) -> [String] {
+        // Room for the header: node, kind and run as given, and up to 20 digits per number.
+        let room = channel.maxPayloadBytes - node.utf8.count - runID.utf8.count - 70
+        let parts = Self.split(body, bytes: max(64, room))
+        return parts.enumerated().map { index, part in
+            "\(node)|\(kind)|\(runID)|\(sequence)|\(index)|\(parts.count)|" + part
+        }
+    }
+
+    /// Control messages are not numbered (sequence 0): `r` asks `to` to send `from-through`
+    /// again, `s` asks everyone for their latest number, `h` answers with it.
+    private func sendControl(_ kind: String, to target: String, body: String) {
+        sendQueue.async { [self] in
+            _ = channel.send(frame(kind: kind, runID: target, sequence: 0, body: body))
+        }
+    }
+
+    private func keep(_ sequence: Int, _ payloads: [String]) {
+        let bytes = payloads.reduce(0) { $0 + $1.utf8.count }
+        kept.append((sequence, payloads, bytes))
+        keptBytes += bytes
+        while kept.count > Self.keptMessages || keptBytes > Self.keptBytes, let oldest = kept.popFirst() {
+            keptBytes -= oldest.bytes
+        }
+    }
+
+    /// Sends kept messages again, as asked by a node that missed them.
+    private func resend(_ range: ClosedRange<Int>) {
+        sendQueue.async { [self] in
+            for message in kept where range.contains(message.sequence) {
+                _ = channel.send(message.payloads)
+            }
+        }
+    }
+
+    // MARK: receiving (on receiveQueue)
+
+    private func receive(_ payload: String) {
+        let fields = payload.split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
+        guard fields.count == 7, fields[0] != node[...], let sequence = Int(fields[3]), sequence >= 0 else { return }
+        let sender = String(fields[0])
+        if sequence == 0 {
+            return control(kind: fields[1], sender: sender, target: String(fields[2]), body: String(fields[6]))
+        }
+        guard let message = assemble(fields) else { return }
+        order(message, sequence: sequence, from: sender)
+    }
+
+    private func control(kind: Substring, sender: String, target: String, body: String) {
+        switch kind {
+        case "r" where target == node:
+            let bounds = body.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1] { resend(bounds[0]...bounds[1]) }
+        case "s":
+            sendQueue.async { [self] in
+                let latest = sequence
+                if latest > 0 { _ = channel.send(frame(kind: "h", runID: sender, sequence: 0, body: String(latest))) }
+            }
+        case "h" where target == node:
+            // The sender's latest number: anything between what came and it was missed. A sender
+            // first heard of this way is followed from its next message on.
+            guard let latest = Int(body), latest >= 1 else { return }
+            var state = senders[sender] ?? SenderState(expected: interrupted ? 1 : latest + 1)
+            if latest >= state.expected { ask(sender, &state, through: latest) }
+            senders[sender] = state
+        default: break
+        }
+    }
+
+    /// Delivers a sender's messages in its order, each once, holding those that came after a gap.
+    private func order(_ message: ClusterMessage, sequence: Int, from sender: String) {
+        // A sender first heard of through a message: it began after this node asked everyone
+        // for their numbers at start, so everything from its first message on is wanted.
+        var state = senders[sender] ?? SenderState(expected: 1)
+        defer { senders[sender] = state }
+        guard sequence >= state.expected, state.held[sequence] == nil else { return }
+        state.held[sequence] = message
+        drainHeld(&state)
+        if let first = state.held.keys.min() { ask(sender, &state, through: first - 1) }
+        if state.held.count > Self.maxHeld { giveUp(&state, through: state.held.keys.min() ?? state.expected) }
+    }
+
+    private func drainHeld(_ state: inout SenderState) {
+        while let next = state.held.removeValue(forKey: state.expected) {
+            deliver?(next)
+            state.expected += 1
+        }
+    }
+
+    /// Treats everything up to `last` as lost: what is held after it is delivered.
+    private func giveUp(_ state: inout SenderState, through last: Int) {
+        guard state.expected <= last else { return }
+        state.expected = last + 1
+        for stale in state.held.keys where stale < state.expected { state.held[stale] = nil }
+        drainHeld(&state)
+    }
+
+    /// Asks the sender for the messages from `expected` through `last` not asked for yet. The
+    /// request itself may be missed (the sender's listener may be down too), so it is repeated
+    /// until `requestAttempts` have gone unanswered; what is still missing then is given up.
+    private func ask(_ sender: String, _ state: inout SenderState, through last: Int) {
+        let first = max(state.expected, state.askedThrough + 1)
+        guard first <= last else { return }
+        state.askedThrough = last
+        request(sender, from: state.expected, through: last, attempt: 1)
+    }
+
+    /// Sends the request (the caller's state may not be stored yet), then checks on it later.
+    private func request(_ sender: String, from first: Int, through last: Int, attempt: Int) {
+        sendControl("r", to: sender, body: "\(first)-\(last)")
+        receiveQueue.asyncAfter(deadline: .now() + gapPatience / Double(Self.requestAttempts)) { [weak self] in
+            guard let self, var state = senders[sender], state.expected <= last else { return }
+            if attempt < Self.requestAttempts {
+                request(sender, from: state.expected, through: last, attempt: attempt + 1)
+            } else {
+                giveUp(&state, through: last)
+                senders[sender] = state
+            }
         }
     }
 
@@ -88,11 +246,11 @@ public final class NotifyBus: ClusterBus {
         return parts
     }
 
-    /// A complete message from one part, or nil while parts are missing (or it is our own).
-    private func assemble(_ payload: String) -> ClusterMessage? {
-        let fields = payload.split(separator: "|", maxSplits: 6, omittingEmptySubsequences: false)
-        guard fields.count == 7, fields[0] != node[...], let part = Int(fields[4]), let count = Int(fields[5]),
-              count >= 1, count <= 10_000, (0..<count).contains(part) else { return nil }
+    /// A complete message from one part, or nil while parts are missing.
+    private func assemble(_ fields: [Substring]) -> ClusterMessage? {
+        guard let part = Int(fields[4]), let count = Int(fields[5]), count >= 1, count <= 10_000, (0..<count).contains(part) else {
+            return nil
+        }
         let runID = String(fields[2])
         var body = String(fields[6])
         if count > 1 {

@@ -12,10 +12,12 @@ public final class PostgresConnection: SQLSession {
 
     /// Connects and sets the session up. `statementTimeoutMilliseconds` bounds every statement,
     /// so a stuck query cannot hold a pooled connection for ever.
-    init(url: PostgresURL, statementTimeoutMilliseconds: Int, connectTimeoutSeconds: Int = 5) throws(PostgresError) {
+    /// - Parameter applicationName: how the server lists the connection (`pg_stat_activity`).
+    init(url: PostgresURL, statementTimeoutMilliseconds: Int, applicationName: String = "runnel",
+         connectTimeoutSeconds: Int = 5) throws(PostgresError) {
         self.url = url
         let info = url.connectionString(extra: [
-            ("connect_timeout", String(connectTimeoutSeconds)), ("application_name", "runnel"),
+            ("connect_timeout", String(connectTimeoutSeconds)), ("application_name", String(applicationName.prefix(63))),
             ("options", "-c statement_timeout=\(statementTimeoutMilliseconds) -c lock_timeout=\(statementTimeoutMilliseconds)"),
         ])
         guard let connection = PQconnectdb(info) else {

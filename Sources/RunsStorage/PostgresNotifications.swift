@@ -7,8 +7,9 @@ public protocol NotificationChannel: Sendable {
     /// The most bytes one payload may hold.
     var maxPayloadBytes: Int { get }
     /// Starts listening: `receive` gets every payload sent on the channel (this process's own
-    /// included), in each sender's order; `lost` is told when payloads may have been missed.
-    func start(receive: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable () -> Void)
+    /// included), in each sender's order, from one serial queue; `resumed` is told when
+    /// listening starts again after an interruption, during which payloads were missed.
+    func start(receive: @escaping @Sendable (String) -> Void, resumed: @escaping @Sendable () -> Void)
     /// Sends the payloads in order, blocking; false when the database could not be reached.
     func send(_ payloads: [String]) -> Bool
     func stop()
@@ -32,7 +33,8 @@ public final class PostgresNotifications: NotificationChannel {
     nonisolated(unsafe) private var listener: PostgresConnection?
     nonisolated(unsafe) private var source: (any DispatchSourceRead)?
     nonisolated(unsafe) private var receive: (@Sendable (String) -> Void)?
-    nonisolated(unsafe) private var lost: (@Sendable () -> Void)?
+    nonisolated(unsafe) private var resumed: (@Sendable () -> Void)?
+    nonisolated(unsafe) private var interrupted = false
     private let stopped = Atomic<Bool>(false)
 
     /// - Parameter log: told about connection trouble (never a password: messages are scrubbed).
@@ -41,10 +43,10 @@ public final class PostgresNotifications: NotificationChannel {
         self.log = log
     }
 
-    public func start(receive: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable () -> Void) {
+    public func start(receive: @escaping @Sendable (String) -> Void, resumed: @escaping @Sendable () -> Void) {
         listenQueue.sync {
             self.receive = receive
-            self.lost = lost
+            self.resumed = resumed
             connectListener()
         }
     }
@@ -91,6 +93,10 @@ public final class PostgresNotifications: NotificationChannel {
             source.setEventHandler { [weak self] in self?.readNotifications() }
             source.activate()
             self.source = source
+            if interrupted {
+                interrupted = false
+                resumed?()
+            }
         } catch {
             log("cannot listen for the other nodes (retrying): \(error)")
             listenQueue.asyncAfter(deadline: .now() + 0.5) { [weak self] in self?.connectListener() }
@@ -104,7 +110,7 @@ public final class PostgresNotifications: NotificationChannel {
             source?.cancel()
             source = nil
             self.listener = nil
-            lost?()
+            interrupted = true
             listenQueue.asyncAfter(deadline: .now() + 0.2) { [weak self] in self?.connectListener() }
             return
         }

@@ -6,10 +6,13 @@ public struct PostgresOptions: Sendable {
     /// Connections the pool may open; work beyond them waits its turn.
     public var poolSize: Int
     public var statementTimeoutMilliseconds: Int
+    /// How the server lists this process's connections: `runnel <node>` tells nodes apart.
+    public var applicationName: String
 
-    public init(poolSize: Int = 8, statementTimeoutMilliseconds: Int = 15_000) {
+    public init(poolSize: Int = 8, statementTimeoutMilliseconds: Int = 15_000, applicationName: String = "runnel") {
         self.poolSize = poolSize
         self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        self.applicationName = applicationName
     }
 }
 
@@ -40,14 +43,16 @@ public final class PostgresStore: Store {
         self.options = options
         slots = (0..<max(1, options.poolSize)).map(PostgresSlot.init(index:))
         pool = Mutex((Array(slots.indices.reversed()), []))
-        let first = try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
+        let first = try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds,
+                               applicationName: options.applicationName)
         try MigrationRunner.apply(try migrations ?? Migration.embedded(.postgresql), to: first, now: now, location: url.description)
         slots[0].connection = first
     }
 
     /// A connection of its own outside the pool (the notification listener keeps one open).
     public func openDedicatedConnection() throws -> PostgresConnection {
-        try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
+        try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds,
+                               applicationName: options.applicationName)
     }
 
     public func read<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
@@ -108,7 +113,8 @@ public final class PostgresStore: Store {
     private func connection(of slot: PostgresSlot) throws -> PostgresConnection {
         if let connection = slot.connection, connection.isUsable { return connection }
         slot.connection = nil
-        let connection = try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
+        let connection = try PostgresConnection(url: url, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds,
+                               applicationName: options.applicationName)
         slot.connection = connection
         return connection
     }

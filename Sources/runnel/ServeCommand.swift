@@ -29,10 +29,11 @@ enum ServeCommand {
         // A vanished client must never kill the process; sends also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
 
+        let node = RunEngine.makeNodeName()
         let database: any Store
         let databaseName: String
         do {
-            (database, databaseName) = try openStore(configuration)
+            (database, databaseName) = try openStore(configuration, node: node)
         } catch {
             fail("cannot open database \(Configuration.redactedDatabase(configuration.string("database"))): \(error)")
         }
@@ -46,7 +47,6 @@ enum ServeCommand {
             pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"),
             maxQueuedRuns: configuration.int("max_queued_runs"), runRetries: configuration.int("run_retries"),
             leaseSeconds: configuration.seconds("lease"))
-        let node = RunEngine.makeNodeName()
         let bus: (any ClusterBus)? = (database as? PostgresStore).map { store in
             NotifyBus(channel: PostgresNotifications(store: store, log: { log.warning("cluster: \($0)") }), node: node)
         }
@@ -91,12 +91,13 @@ enum ServeCommand {
     }
 
     /// SQLite for a path, PostgreSQL for a postgres:// URL; the name to log (no password).
-    static func openStore(_ configuration: Configuration) throws -> (any Store, String) {
+    static func openStore(_ configuration: Configuration, node: String) throws -> (any Store, String) {
         let setting = configuration.string("database")
         if PostgresURL.isPostgres(setting) {
             let url = try PostgresURL(setting)
             let options = PostgresOptions(poolSize: configuration.int("database_pool"),
-                                          statementTimeoutMilliseconds: Int(configuration.seconds("statement_timeout") * 1000))
+                                          statementTimeoutMilliseconds: Int(configuration.seconds("statement_timeout") * 1000),
+                                          applicationName: "runnel \(node)")
             return (try PostgresStore(url: url, options: options, now: SystemClock().nowSeconds()), url.description)
         }
         let path = URL(fileURLWithPath: setting).standardizedFileURL.path
