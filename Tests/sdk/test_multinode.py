@@ -309,3 +309,20 @@ def test_a_stream_misses_nothing_while_its_nodes_listener_keeps_dropping(start_n
     assert run.status == "completed"
     report(f"a stream on node A whose run ran on node B while A's listener was cut every 50 ms for 1 s: "
            f"all {len(events)} events once and in order, done after {time.monotonic() - started:.1f} s")
+
+
+def test_a_poll_held_on_one_node_wakes_when_the_run_ends_on_another(start_nodes, report):
+    a, b = start_nodes(2, "--echo-delay-ms", "20", "--max-concurrent-runs", "1", "--poll-hold", "10")
+    client_a = a.client()
+    assistant = client_a.beta.assistants.create(model="m").id
+    client_a.beta.threads.create_and_run(
+        assistant_id=assistant, thread={"messages": [{"role": "user", "content": " ".join(["busy"] * 500)}]})
+    # Node A's only slot is busy: node B executes this one, while the SDK's poll helper waits on A.
+    started = time.monotonic()
+    run = client_a.beta.threads.create_and_run_poll(
+        assistant_id=assistant, thread={"messages": [{"role": "user", "content": " ".join(["word"] * 20)}]})
+    elapsed = time.monotonic() - started
+    assert run.status == "completed"
+    # The answer takes ~0.4 s; a poll that missed B's events would be held for the full 10 s.
+    assert elapsed < 3, elapsed
+    report(f"create_and_poll on node A of a run executed by node B (poll hold 10 s): returned completed after {elapsed:.2f} s")
