@@ -34,11 +34,13 @@ def literals(path: Path, after: str, before: str = None, raw_only=False) -> list
 
 def seeds() -> dict[str, list[bytes]]:
     http = [swift_unescape(m) for m in re.findall(r"input: " + STRING, (TESTS / "HTTPServerTests/RequestDecoderTests.swift").read_text())]
+    multipart = [swift_unescape(m) for m in re.findall(r"input: " + STRING, (TESTS / "HTTPServerTests/MultipartParserTests.swift").read_text())]
     json_cases = literals(TESTS / "RunsDomainTests/DomainTests.swift", "struct JSONTests", "struct ValidationTests")
     sse = literals(TESTS / "ModelBackendsTests/UpstreamSSEDecoderTests.swift", "static let streams", "static let expected")
     chunks = [c for c in literals(TESTS / "ModelBackendsTests/ChatCompletionChunksTests.swift", "static let hostile", raw_only=True)]
     return {
         "http-request": [s.encode() for s in http],
+        "multipart": [s.encode() for s in multipart],
         "json": [s.encode() for s in json_cases + chunks],
         "upstream-sse": [s.encode() for s in sse],
         "upstream-chunks": [b"".join(b"data: " + c.encode() + b"\n\n" for c in chunks[i:i + 3]) for i in range(len(chunks))]

@@ -19,6 +19,8 @@ swiftc "${instrumented[@]}" -module-name RunsDomain -emit-module \
 http=(HTTPRequestDecoder HTTPHeadParser ChunkedBodyDecoder HTTPHeaders HTTPParseError HTTPRequest)
 swiftc "${flags[@]}" -module-name HTTPRequestFuzz Fuzz/HTTPRequestFuzz.swift Fuzz/SplitFeeding.swift \
     $(printf 'Sources/HTTPServer/%s.swift ' "${http[@]}") -o "$out/fuzz-http-request"
+swiftc "${flags[@]}" -module-name MultipartFuzz Fuzz/MultipartFuzz.swift Fuzz/SplitFeeding.swift \
+    Sources/HTTPServer/MultipartParser.swift Sources/HTTPServer/HeaderParameters.swift -o "$out/fuzz-multipart"
 swiftc "${flags[@]}" -module-name JSONFuzz -I "$out/modules" Fuzz/JSONFuzz.swift "$out/libRunsDomain.a" -o "$out/fuzz-json"
 swiftc "${flags[@]}" -module-name UpstreamSSEFuzz Fuzz/UpstreamSSEFuzz.swift Fuzz/SplitFeeding.swift \
     Sources/ModelBackends/UpstreamSSEDecoder.swift \
@@ -29,7 +31,7 @@ swiftc "${flags[@]}" -module-name UpstreamChunksFuzz -I "$out/modules" Fuzz/Upst
 
 python3 Fuzz/seeds.py "$out/corpus"
 failed=0
-for harness in http-request json upstream-sse upstream-chunks; do
+for harness in http-request multipart json upstream-sse upstream-chunks; do
     log="$out/logs/$harness.log"
     if "$out/fuzz-$harness" "$out/corpus/$harness" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$out/artifacts/$harness-" -print_final_stats=1 >"$log" 2>&1; then

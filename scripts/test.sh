@@ -36,7 +36,7 @@ swift build
 stage "swift test"
 swift test
 
-stage "fuzzing: HTTP head and chunked decoder, JSON parser, upstream SSE decoder and chunks (60 s each)"
+stage "fuzzing: HTTP head and chunked decoder, multipart parser, JSON parser, upstream SSE decoder and chunks (60 s each)"
 scripts/fuzz.sh 60
 
 stage "Dockerfile runtime stage, replayed in a debootstrapped Debian bookworm (no Docker engine needed)"
