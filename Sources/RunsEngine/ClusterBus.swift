@@ -13,6 +13,8 @@ public enum ClusterMessage: Sendable {
 /// The channel between nodes. Nodes find each other only through the database, so the
 /// PostgreSQL bus rides on LISTEN/NOTIFY; a lone SQLite process has nobody to tell.
 public protocol ClusterBus: Sendable {
+    /// False for a process alone on its database: then nothing is worth preparing to send.
+    var reachesOtherNodes: Bool { get }
     /// Starts listening; `deliver` gets every other node's messages, in each sender's order.
     func start(deliver: @escaping @Sendable (ClusterMessage) -> Void)
     func announce(_ message: ClusterMessage)
@@ -21,6 +23,7 @@ public protocol ClusterBus: Sendable {
 
 /// One process alone on its database.
 public struct LocalBus: ClusterBus {
+    public var reachesOtherNodes: Bool { false }
     public init() {}
     public func start(deliver: @escaping @Sendable (ClusterMessage) -> Void) {}
     public func announce(_ message: ClusterMessage) {}

@@ -63,6 +63,8 @@ public final class NotifyBus: ClusterBus {
     nonisolated(unsafe) private var interrupted = false
     nonisolated(unsafe) private var deliver: (@Sendable (ClusterMessage) -> Void)?
 
+    public var reachesOtherNodes: Bool { true }
+
     public init(channel: any NotificationChannel, node: String, gapPatience: Double = 3) {
         self.channel = channel
         self.node = node

@@ -303,6 +303,7 @@ public final class RunEngine: Sendable {
     public func publish(_ runID: String, _ events: [RunEvent], everywhere: Bool = false) {
         guard !events.isEmpty else { return }
         hub.publish(runID, events)
+        guard bus.reachesOtherNodes else { return }
         let relayed = everywhere ? events : events.filter { $0.runStatus != nil }
         if !relayed.isEmpty { bus.announce(.events(runID: runID, relayed)) }
     }

@@ -40,11 +40,10 @@ struct RunExecutor {
     private func start() async throws -> (Run, String)? {
         let (now, runID, node) = (now, runID, engine.node)
         let started = try await database.writing { db -> (RunTransitions.Applied, String)? in
-            guard let found = try RunRepository(db, project: nil).findForExecution(runID), found.run.status == .queued,
-                  found.lease?.owner == node else {
+            guard let (run, project) = try RunRepository(db, project: nil).findHeld(runID, by: node), run.status == .queued else {
                 return nil
             }
-            return (try RunTransitions.apply(.start, to: found.run, project: found.project, db: db, now: now), found.project)
+            return (try RunTransitions.apply(.start, to: run, project: project, db: db, now: now), project)
         }
         guard let (applied, project) = started else { return nil }
         control.leased.store(true, ordering: .releasing)
@@ -57,11 +56,9 @@ struct RunExecutor {
     private func resume() async throws -> (Run, String)? {
         let (now, runID, node, retries) = (now, runID, engine.node, engine.settings.runRetries)
         let resumed = try await database.writing { db -> (run: Run, project: String, failed: [RunEvent]?)? in
-            guard let found = try RunRepository(db, project: nil).findForExecution(runID), found.run.status == .inProgress,
-                  found.lease?.owner == node else {
+            guard let (run, project) = try RunRepository(db, project: nil).findHeld(runID, by: node), run.status == .inProgress else {
                 return nil
             }
-            let (run, project) = (found.run, found.project)
             let interruptions = try RunLeases.countInterruption(db, runID: runID)
             guard interruptions <= retries else {
                 let error = RunError(.serverError, "This run was interrupted \(interruptions) times (a Runnel node stopped or lost contact mid-answer) and was stopped. Create a new run to continue.")
@@ -208,13 +205,11 @@ struct RunExecutor {
         let (now, runID, node, control) = (now, runID, engine.node, control)
         let applied = try await database.writing { db -> RunTransitions.Applied? in
             // A node that lost the run's lease writes nothing: the run is someone else's now.
-            guard let found = try RunRepository(db, project: nil).findForExecution(runID), !found.run.status.isTerminal,
-                  found.lease?.owner == node else {
+            guard let (run, project) = try RunRepository(db, project: nil).findHeld(runID, by: node), !run.status.isTerminal else {
                 return nil
             }
-            try pending?.store(db: db, project: found.project)
-            let applied = try RunTransitions.apply(command, to: found.run, project: found.project, db: db, now: now,
-                                                   stepUsage: pending?.callUsage)
+            try pending?.store(db: db, project: project)
+            let applied = try RunTransitions.apply(command, to: run, project: project, db: db, now: now, stepUsage: pending?.callUsage)
             // The update gave the lease back if the run ended or waits: before it commits, so the
             // heartbeat never mistakes that for a lost lease.
             if applied.run.status.isTerminal || applied.run.status == .requiresAction { control.leased.store(false, ordering: .releasing) }

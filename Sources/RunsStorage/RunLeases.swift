@@ -35,11 +35,10 @@ public struct RunLeases {
     /// Claims up to `limit` runs nobody holds (oldest first); each with its status. On
     /// PostgreSQL, rows another node is claiming at this moment are skipped, not waited for.
     public func claim(now: Int, until: Int, limit: Int) throws -> [(id: String, status: RunStatus)] {
-        let skip = connection.dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : ""
         let free = "(lease_expires_at IS NULL OR lease_expires_at < ?)"
         return try connection.query("""
             UPDATE runs SET lease_owner = ?, lease_expires_at = ?
-            WHERE id IN (SELECT id FROM runs WHERE \(Self.claimable) AND \(free) ORDER BY id LIMIT ?\(skip))
+            WHERE id IN (SELECT id FROM runs WHERE \(Self.claimable) AND \(free) ORDER BY id LIMIT ?\(connection.forUpdateSkipLocked))
                 AND \(Self.claimable) AND \(free)
             RETURNING id, status
             """, [owner.sqlite, until.sqlite, now.sqlite, limit.sqlite, now.sqlite]) { row in

@@ -43,15 +43,12 @@ public struct RunRepository {
             """, Self.values(run) + [expectedVersion.sqlite]) > 0
     }
 
-    /// A run with its project and lease, its row locked (PostgreSQL): what an executor reads
-    /// before each write, in one query.
-    public func findForExecution(_ id: String) throws -> (run: Run, project: String, lease: RunLease?)? {
+    /// A run with its project, its row locked (PostgreSQL), if `owner` holds its lease: what an
+    /// executor reads before each write, so a node that lost the run writes nothing.
+    public func findHeld(_ id: String, by owner: String) throws -> (run: Run, project: String)? {
         try connection.queryOne(
-            "SELECT \(Self.columns), lease_owner, lease_expires_at FROM runs WHERE id = ?\(connection.forUpdate)", [id.sqlite]
-        ) { row in
-            let lease = try row.optionalString("lease_owner").map { RunLease(owner: $0, expiresAt: try row.optionalInt("lease_expires_at") ?? 0) }
-            return (try Self.decode(row), try row.string("project"), lease)
-        }
+            "SELECT \(Self.columns) FROM runs WHERE id = ? AND lease_owner = ?\(connection.forUpdate)",
+            [id.sqlite, owner.sqlite], Self.decodeWithProject)
     }
 
     /// - Parameter locking: in a write that will change the run, lock its row (PostgreSQL), so a
@@ -82,10 +79,9 @@ public struct RunRepository {
     /// node is executing (that node's own sweep expires those). On PostgreSQL the rows are
     /// locked, and rows another node's sweep holds are skipped, so sweeps on every node agree.
     public func expired(now: Int, owner: String, nowMilliseconds: Int) throws -> [(run: Run, project: String)] {
-        let skip = connection.dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : ""
-        return try connection.query("""
+        try connection.query("""
             SELECT \(Self.columns) FROM runs WHERE status IN ('queued', 'in_progress', 'requires_action', 'cancelling')
-                AND expires_at <= ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?) ORDER BY id LIMIT 500\(skip)
+                AND expires_at <= ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?) ORDER BY id LIMIT 500\(connection.forUpdateSkipLocked)
             """, [now.sqlite, owner.sqlite, nowMilliseconds.sqlite], Self.decodeWithProject)
     }
 

@@ -41,6 +41,10 @@ extension SQLSession {
     /// read, so two nodes' compare-and-set updates queue instead of colliding. SQLite's writer
     /// already holds the whole database.
     public var forUpdate: String { dialect == .postgresql ? " FOR UPDATE" : "" }
+
+    /// `FOR UPDATE SKIP LOCKED` where several nodes pick work from the same rows: rows another
+    /// node is taking at this moment are passed over, not waited for.
+    public var forUpdateSkipLocked: String { dialect == .postgresql ? " FOR UPDATE SKIP LOCKED" : "" }
 }
 
 /// The current row, read by column name. A value of the wrong kind is a corrupt row and throws.

@@ -79,11 +79,6 @@ public final class SQLiteStore: Store {
         try writer.queue.sync { try writer.connection.transaction { try body(writer.connection) } }
     }
 
-    /// The writer connection itself, outside any transaction, for what cannot run inside one.
-    public func withWriterConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
-        try writer.queue.sync { try body(writer.connection) }
-    }
-
     /// Waits for queued work, then closes every connection; the last close checkpoints the WAL.
     public func close() {
         for slot in readers { slot.queue.sync { slot.connection.close() } }

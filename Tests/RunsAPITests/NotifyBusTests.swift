@@ -108,15 +108,23 @@ struct NotifyBusTests {
 }
 
 extension NotifyBusTests {
-    /// A receiver that missed messages in the middle asks for them again and delivers every
-    /// message once, in order.
-    @Test func aGapIsFilledFromTheSendersKeptMessages() async throws {
+    /// Node "a" sending, node "b" (the channel's second listener) delivering what it hears; the
+    /// caller keeps the receiver alive, since the channel holds it weakly.
+    static func senderAndReceiver() -> (channel: MemoryChannel, sender: NotifyBus, receiver: NotifyBus, delivered: Delivered) {
         let channel = MemoryChannel()
         let sender = NotifyBus(channel: channel.endpoint(), node: "a")
         let receiver = NotifyBus(channel: channel.endpoint(), node: "b", gapPatience: 5)
         let delivered = Delivered()
         sender.start { _ in }
         receiver.start(deliver: delivered.add)
+        return (channel, sender, receiver, delivered)
+    }
+
+    /// A receiver that missed messages in the middle asks for them again and delivers every
+    /// message once, in order.
+    @Test func aGapIsFilledFromTheSendersKeptMessages() async throws {
+        let (channel, sender, receiver, delivered) = Self.senderAndReceiver()
+        defer { withExtendedLifetime(receiver) {} }
         let ids = (0..<30).map { "run_\($0)" }
         for id in ids.prefix(5) { sender.announce(.events(runID: id, [RunEvent(.messageDelta, ["text": "x"])])) }
         try await delivered.wait(for: 5)
@@ -132,12 +140,8 @@ extension NotifyBusTests {
     /// Messages missed at the end (nothing follows to show the gap) come after the reconnect,
     /// when the receiver asks every sender for its latest number.
     @Test func aGapAtTheEndIsFoundAfterTheReconnect() async throws {
-        let channel = MemoryChannel()
-        let sender = NotifyBus(channel: channel.endpoint(), node: "a")
-        let receiver = NotifyBus(channel: channel.endpoint(), node: "b", gapPatience: 5)
-        let delivered = Delivered()
-        sender.start { _ in }
-        receiver.start(deliver: delivered.add)
+        let (channel, sender, receiver, delivered) = Self.senderAndReceiver()
+        defer { withExtendedLifetime(receiver) {} }
         sender.announce(.events(runID: "run_first", []))
         try await delivered.wait(for: 1)
         channel.deafen(1, true)
@@ -156,12 +160,8 @@ extension NotifyBusTests {
 extension NotifyBusTests {
     /// A sender never heard from before the interruption is followed from its first message.
     @Test func everythingFromASenderFirstHeardOfAfterAnInterruptionArrives() async throws {
-        let channel = MemoryChannel()
-        let sender = NotifyBus(channel: channel.endpoint(), node: "a")
-        let receiver = NotifyBus(channel: channel.endpoint(), node: "b", gapPatience: 5)
-        let delivered = Delivered()
-        sender.start { _ in }
-        receiver.start(deliver: delivered.add)
+        let (channel, sender, receiver, delivered) = Self.senderAndReceiver()
+        defer { withExtendedLifetime(receiver) {} }
         channel.deafen(1, true)
         for index in 0..<3 { sender.announce(.events(runID: "run_\(index)", [])) }
         try await Task.sleep(nanoseconds: 100_000_000)

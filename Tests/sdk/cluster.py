@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from openai import OpenAI
+from conftest import Reachable
 
 
 def free_port() -> int:
@@ -86,7 +86,7 @@ http {{
                 self.process.wait()
 
 
-class Cluster:
+class Cluster(Reachable):
     """`nodes` runnel processes sharing `database`, reached through nginx."""
 
     def __init__(self, directory: Path, nodes, nginx: Nginx, database: str):
@@ -95,16 +95,6 @@ class Cluster:
         self.nginx = nginx
         self.database = database
         self.port = nginx.port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def client(self, api_key="test-key", **kwargs) -> OpenAI:
-        return OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, **kwargs)
-
-    def connect(self, timeout=10.0) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
 
     def sql(self, query, params=()):
         return self.nodes[0].sql(query, params)

@@ -75,7 +75,23 @@ def query_database(database, sql: str, params=()) -> list:
     return rows
 
 
-class Runnel:
+class Reachable:
+    """What tests use to talk to a server on `self.port`: one process, or a cluster's balancer."""
+
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def client(self, api_key="test-key", **kwargs) -> OpenAI:
+        return OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, **kwargs)
+
+    def connect(self, timeout=10.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+
+class Runnel(Reachable):
     """One server process; `start` waits for its 'listening on' line to learn the port."""
 
     def __init__(self, directory: Path, args=(), env=None, database=None, open_files=None):
@@ -116,16 +132,6 @@ class Runnel:
 
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def client(self, api_key="test-key", **kwargs) -> OpenAI:
-        return OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, **kwargs)
-
-    def connect(self, timeout=10.0) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0) -> int:
         if self.process and self.process.poll() is None:
