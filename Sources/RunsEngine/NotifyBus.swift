@@ -24,6 +24,10 @@ public final class NotifyBus: ClusterBus {
     /// Messages held behind a gap, per sender; past it, or after `gapPatience`, the gap is
     /// given up (streams then fall back on the stored state).
     static let maxHeld = 4_096
+    static let maxHeldBytes = 64 << 20
+    /// Senders whose numbering is followed; a sender name is only a string in a payload, so the
+    /// table is bounded: when it is full, a sender with nothing held (else any) is dropped.
+    static let maxSenders = 1_024
     static let requestAttempts = 8
     let gapPatience: Double
 
@@ -39,7 +43,8 @@ public final class NotifyBus: ClusterBus {
     private struct SenderState {
         /// The next number to deliver.
         var expected: Int
-        var held: [Int: ClusterMessage] = [:]
+        var held: [Int: (message: ClusterMessage, bytes: Int)] = [:]
+        var heldBytes = 0
         /// The highest number asked for again so far.
         var askedThrough = 0
     }
@@ -151,8 +156,8 @@ public final class NotifyBus: ClusterBus {
         if sequence == 0 {
             return control(kind: fields[1], sender: sender, target: String(fields[2]), body: String(fields[6]))
         }
-        guard let message = assemble(fields) else { return }
-        order(message, sequence: sequence, from: sender)
+        guard let (message, bytes) = assemble(fields) else { return }
+        order(message, bytes: bytes, sequence: sequence, from: sender)
     }
 
     private func control(kind: Substring, sender: String, target: String, body: String) {
@@ -169,7 +174,7 @@ public final class NotifyBus: ClusterBus {
             // The sender's latest number: anything between what came and it was missed. A sender
             // first heard of this way is followed from its next message on.
             guard let latest = Int(body), latest >= 1 else { return }
-            var state = senders[sender] ?? SenderState(expected: interrupted ? 1 : latest + 1)
+            var state = senders[sender] ?? newSender(expected: interrupted ? 1 : latest + 1)
             if latest >= state.expected { ask(sender, &state, through: latest) }
             senders[sender] = state
         default: break
@@ -177,21 +182,34 @@ public final class NotifyBus: ClusterBus {
     }
 
     /// Delivers a sender's messages in its order, each once, holding those that came after a gap.
-    private func order(_ message: ClusterMessage, sequence: Int, from sender: String) {
+    private func order(_ message: ClusterMessage, bytes: Int, sequence: Int, from sender: String) {
         // A sender first heard of through a message: it began after this node asked everyone
         // for their numbers at start, so everything from its first message on is wanted.
-        var state = senders[sender] ?? SenderState(expected: 1)
+        var state = senders[sender] ?? newSender(expected: 1)
         defer { senders[sender] = state }
         guard sequence >= state.expected, state.held[sequence] == nil else { return }
-        state.held[sequence] = message
+        state.held[sequence] = (message, bytes)
+        state.heldBytes += bytes
         drainHeld(&state)
-        if let first = state.held.keys.min() { ask(sender, &state, through: first - 1) }
-        if state.held.count > Self.maxHeld { giveUp(&state, through: state.held.keys.min() ?? state.expected) }
+        guard let first = state.held.keys.min() else { return }
+        ask(sender, &state, through: first - 1)
+        // Too much waits behind the gap: it is given up, and what came after it goes out.
+        if state.held.count > Self.maxHeld || state.heldBytes > Self.maxHeldBytes { giveUp(&state, through: first - 1) }
+    }
+
+    /// A sender's first state, making room in the table if it is full.
+    private func newSender(expected: Int) -> SenderState {
+        if senders.count >= Self.maxSenders,
+           let evicted = (senders.first(where: { $0.value.held.isEmpty }) ?? senders.first)?.key {
+            senders[evicted] = nil
+        }
+        return SenderState(expected: expected)
     }
 
     private func drainHeld(_ state: inout SenderState) {
         while let next = state.held.removeValue(forKey: state.expected) {
-            deliver?(next)
+            state.heldBytes -= next.bytes
+            deliver?(next.message)
             state.expected += 1
         }
     }
@@ -200,7 +218,10 @@ public final class NotifyBus: ClusterBus {
     private func giveUp(_ state: inout SenderState, through last: Int) {
         guard state.expected <= last else { return }
         state.expected = last + 1
-        for stale in state.held.keys where stale < state.expected { state.held[stale] = nil }
+        for (stale, held) in state.held where stale < state.expected {
+            state.held[stale] = nil
+            state.heldBytes -= held.bytes
+        }
         drainHeld(&state)
     }
 
@@ -248,8 +269,8 @@ public final class NotifyBus: ClusterBus {
         return parts
     }
 
-    /// A complete message from one part, or nil while parts are missing.
-    private func assemble(_ fields: [Substring]) -> ClusterMessage? {
+    /// A complete message from one part, with the bytes of its body; nil while parts are missing.
+    private func assemble(_ fields: [Substring]) -> (message: ClusterMessage, bytes: Int)? {
         guard let part = Int(fields[4]), let count = Int(fields[5]), count >= 1, count <= 10_000, (0..<count).contains(part) else {
             return nil
         }
@@ -281,7 +302,11 @@ public final class NotifyBus: ClusterBus {
             }
             body = entry.parts.map { $0 ?? "" }.joined()
         }
-        switch fields[1] {
+        return Self.decode(kind: fields[1], runID: runID, body: body).map { ($0, body.utf8.count) }
+    }
+
+    private static func decode(kind: Substring, runID: String, body: String) -> ClusterMessage? {
+        switch kind {
         case "c": return .cancel(runID: runID)
         case "w": return .work
         case "e":
