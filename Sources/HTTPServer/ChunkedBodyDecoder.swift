@@ -21,6 +21,8 @@ struct ChunkedBodyDecoder {
     private var state = State.size(value: 0, digits: 0)
     private var trailerBytes = 0
     private(set) var body: [UInt8] = []
+    /// Body bytes already handed out by `takeBody` (a streamed body), still counted against the limit.
+    private var delivered = 0
     let maxBodyBytes: Int
     let maxTrailerBytes: Int
 
@@ -96,10 +98,17 @@ struct ChunkedBodyDecoder {
     private var pendingSize = 0
 
     private mutating func checkedSize(_ size: Int) throws(HTTPParseError) {
-        guard size <= maxBodyBytes - body.count else {
+        guard size <= maxBodyBytes - body.count - delivered else {
             throw HTTPParseError(413, "Request body is larger than the limit of \(maxBodyBytes) bytes.")
         }
         pendingSize = size
+    }
+
+    /// Hands out the body decoded so far, for a body streamed to its handler piece by piece.
+    mutating func takeBody() -> [UInt8] {
+        defer { body = [] }
+        delivered += body.count
+        return body
     }
 
     private mutating func countTrailer() throws(HTTPParseError) {

@@ -5,7 +5,8 @@
 ///
 /// Reading happens only while the connection waits for a request: while a handler holds one or a
 /// response streams, only a hang-up is watched for (as swift-nio's pipelining handler does), so a
-/// client cannot make the server buffer what it sends ahead of its answer.
+/// client cannot make the server buffer what it sends ahead of its answer. The one exception is a
+/// streamed request body, read while its handler asks for the next piece.
 struct ConnectionStateMachine: Equatable {
     enum Phase: Equatable {
         /// Waiting for, or receiving, a request.
@@ -85,6 +86,14 @@ struct ConnectionStateMachine: Equatable {
         case shutdown
         /// The server is at its connection limit and picked this connection to make room.
         case evict
+        /// The request just dispatched has a body its handler reads piece by piece.
+        case bodyStreamOpened
+        /// The handler asked for the next piece of its body and none is buffered: read the socket.
+        case bodyDemanded(now: Int64)
+        /// A piece (or the end) was handed to the handler; reading pauses until it asks again.
+        case bodyDemandMet
+        /// The streamed body was read to its end.
+        case bodyStreamEnded
     }
 
     let timeouts: Timeouts
@@ -105,6 +114,10 @@ struct ConnectionStateMachine: Equatable {
     private(set) var interest = Interest()
     private(set) var timerArmedFor: Int64?
     private(set) var isIdle = false
+    /// A handler holds a request whose body is not read to its end yet.
+    private(set) var bodyStreaming = false
+    /// That handler waits for the next piece of its body.
+    private(set) var bodyDemand = false
 
     init(timeouts: Timeouts) {
         self.timeouts = timeouts
@@ -112,18 +125,23 @@ struct ConnectionStateMachine: Equatable {
 
     var isClosed: Bool { phase == .closed }
 
-    /// Whether bytes from the client are read now: only while it is waiting for a request.
-    var readsInput: Bool { phase == .reading && !endOfInputSeen && !closeAfterFlush && !outputBackedUp }
+    /// Whether bytes from the client are read now: while it is waiting for a request, or while a
+    /// handler waits for more of a streamed body.
+    var readsInput: Bool {
+        (phase == .reading || (phase == .handling && bodyDemand)) && !endOfInputSeen && !closeAfterFlush && !outputBackedUp
+    }
 
     /// Whether a decoded request may be handed to the handler now.
     var acceptsRequests: Bool { phase == .reading && !closeAfterFlush && !outputBackedUp }
 
     /// Whether the answer being written may leave the connection open.
-    var keepsConnection: Bool { keepAlive && !shuttingDown && !endOfInputSeen && !closeAfterFlush }
+    /// An answer sent before its streamed body was read ends the connection: the rest of the body
+    /// cannot be told apart from the next request without reading it all.
+    var keepsConnection: Bool { keepAlive && !shuttingDown && !endOfInputSeen && !closeAfterFlush && !bodyStreaming }
 
     /// When the connection is cut off if nothing happens, given what it waits for.
     var deadline: Int64? {
-        if outputPending { return lastProgress + timeouts.idleNanoseconds }
+        if outputPending || (phase == .handling && bodyDemand) { return lastProgress + timeouts.idleNanoseconds }
         guard phase == .reading, !closeAfterFlush else { return nil }
         if input == .head, let headStartedAt { return headStartedAt + timeouts.headNanoseconds }
         return lastProgress + timeouts.idleNanoseconds
@@ -149,8 +167,9 @@ struct ConnectionStateMachine: Equatable {
             endOfInputSeen = true
             switch phase {
             case .handling:
+                // A streamed body cut short can never complete.
+                if bodyStreaming { return close() }
                 // Half-closed: the answer is still written, then the connection ends.
-                break
             case .reading:
                 // A partial request can never complete; a finished answer can still be delivered.
                 if input != .none || !outputPending { return close() }
@@ -179,12 +198,15 @@ struct ConnectionStateMachine: Equatable {
             headStartedAt = nil
             hangUpSeen = false
             inputWhilePausedSeen = false
+            bodyStreaming = false
+            bodyDemand = false
         case .responseQueued(let now):
             guard phase == .handling else { return Actions() }
             actions.processInput = finishExchange(at: now)
         case .streamStarted(let keep):
             guard phase == .handling else { return Actions() }
-            keepAlive = keepAlive && keep
+            keepAlive = keepAlive && keep && !bodyStreaming
+            bodyDemand = false
             phase = .streaming
         case .streamFinished(let now):
             guard phase == .streaming else { return Actions() }
@@ -227,6 +249,17 @@ struct ConnectionStateMachine: Equatable {
             }
         case .evict:
             if isIdle { return close() }
+        case .bodyStreamOpened:
+            bodyStreaming = phase == .handling
+        case .bodyDemanded(let now):
+            guard phase == .handling, bodyStreaming else { break }
+            if !bodyDemand { lastProgress = now }
+            bodyDemand = true
+        case .bodyDemandMet:
+            bodyDemand = false
+        case .bodyStreamEnded:
+            bodyStreaming = false
+            bodyDemand = false
         }
         settle(into: &actions)
         return actions
@@ -236,6 +269,7 @@ struct ConnectionStateMachine: Equatable {
     /// input (a pipelined request) should be decoded now.
     private mutating func finishExchange(at now: Int64) -> Bool {
         if !keepsConnection { closeAfterFlush = true }
+        bodyDemand = false
         phase = .reading
         lastProgress = now
         return !closeAfterFlush
@@ -251,11 +285,11 @@ struct ConnectionStateMachine: Equatable {
 
     /// Works out what to watch, when to wake and whether the connection is idle, reporting changes.
     private mutating func settle(into actions: inout Actions) {
-        let waiting = (phase == .handling || phase == .streaming) && !hangUpSeen
+        let waiting = (phase == .handling || phase == .streaming) && !hangUpSeen && !readsInput
         var wanted = Interest(read: readsInput, hangUp: waiting, write: outputPending)
         // Pausing lazily: a registered read interest stays while nothing arrives, which saves two
         // epoll_ctl calls per request; the first byte sent ahead of the answer narrows it to hang-ups.
-        if waiting, interest.read, !inputWhilePausedSeen {
+        if waiting, interest.read, !inputWhilePausedSeen, !bodyStreaming {
             wanted.read = true
             wanted.hangUp = false
         }

@@ -19,7 +19,16 @@ final class HTTPConnection: @unchecked Sendable {
         var version: HTTPVersion
         var isHead: Bool
         var writer: HTTPStreamWriter?
+        /// The streamed request body still owes the client a `100 Continue` before it is read.
+        var continuePending = false
+        /// The streamed response has a Content-Length: its bytes go out without chunk framing.
+        var identityBody = false
     }
+
+    /// The most of a streamed request body handed to its handler at once.
+    static let maxBodyPiece = 1 << 20
+    /// A streamed response's producer is asked for more once no more than this waits unsent.
+    static let drainedBytes = 256 * 1024
 
     let loop: EventLoop
     private let fd: Int32
@@ -31,6 +40,10 @@ final class HTTPConnection: @unchecked Sendable {
     private var timer: (any DispatchSourceTimer)?
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
+    /// The handler waiting for the next piece of its streamed body.
+    private var bodyWaiter: (@Sendable (HTTPBodyChunk) -> Void)?
+    /// Producers of a streamed response waiting for its unsent bytes to drain.
+    private var drainWaiters: [@Sendable () -> Void] = []
     /// Bytes of the in-flight body budget this connection holds for the request being read or answered.
     private var reservedBodyBytes = 0
     /// Monotonic nanoseconds since the connection has been waiting idle for a request; 0 while busy.
@@ -41,7 +54,8 @@ final class HTTPConnection: @unchecked Sendable {
         self.fd = fd
         self.loop = loop
         self.server = server
-        decoder = HTTPRequestDecoder(maxBodyBytes: server.limits.maxBodyBytes, maxHeaderBytes: server.limits.maxHeaderBytes)
+        decoder = HTTPRequestDecoder(maxBodyBytes: server.limits.maxBodyBytes, maxHeaderBytes: server.limits.maxHeaderBytes,
+                                     streamsBody: server.streamsBody)
         machine = ConnectionStateMachine(timeouts: ConnectionStateMachine.Timeouts(
             headNanoseconds: Self.nanoseconds(server.limits.headerReadTimeout),
             idleNanoseconds: Self.nanoseconds(server.limits.keepAliveTimeout)))
@@ -140,6 +154,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Hands complete requests to the handler while the connection is free for one.
     private func processInput() {
+        if bodyWaiter != nil { return deliverBody() }
         while machine.acceptsRequests {
             // Back-pressure: a client that pipelines without reading its answers waits.
             if outbound.count - outboundOffset > server.limits.maxBufferedResponseBytes {
@@ -150,6 +165,8 @@ final class HTTPConnection: @unchecked Sendable {
             case .request(let request):
                 guard reserveBody(request.body.count) else { return }
                 dispatch(request)
+            case .streamedRequest(let request):
+                dispatch(request, streamed: true)
             case .expectsContinue:
                 guard reserveBody(decoder.bodyBytesInProgress) else { return }
                 enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
@@ -168,12 +185,56 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    private func dispatch(_ request: HTTPRequest) {
+    private func dispatch(_ request: HTTPRequest, streamed: Bool = false) {
         serial &+= 1
         _ = apply(machine.handle(.requestDispatched(keepAlive: request.keepAlive)))
         exchange = Exchange(serial: serial, version: request.version, isHead: request.method == "HEAD")
+        var request = request
+        if streamed {
+            _ = apply(machine.handle(.bodyStreamOpened))
+            exchange?.continuePending = request.version == .http1_1 && request.headers.hasToken("100-continue", in: "expect")
+            request.bodyStream = HTTPBodyStream(connection: self, serial: serial)
+        }
         let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         server.handler(request, responder)
+    }
+
+    // MARK: Streamed request bodies
+
+    func demandBody(serial: UInt64, handler: @escaping @Sendable (HTTPBodyChunk) -> Void) {
+        guard machine.phase == .handling, bodyWaiter == nil, let exchange, exchange.serial == serial else {
+            return handler(.failed(status: 400, message: "The request body can no longer be read."))
+        }
+        bodyWaiter = handler
+        if exchange.continuePending {
+            self.exchange?.continuePending = false
+            enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            flush()
+        }
+        deliverBody()
+    }
+
+    /// Hands the waiting handler what the decoder has, or reads the socket for it.
+    private func deliverBody() {
+        guard let waiter = bodyWaiter, !machine.isClosed else { return }
+        let piece = decoder.nextBodyPiece(maxBytes: Self.maxBodyPiece)
+        switch piece {
+        case .needMoreData:
+            perform(.bodyDemanded(now: Self.now))
+            return
+        case .data(let bytes):
+            bodyWaiter = nil
+            _ = apply(machine.handle(.bodyDemandMet))
+            waiter(.data(bytes))
+        case .end:
+            bodyWaiter = nil
+            _ = apply(machine.handle(.bodyStreamEnded))
+            waiter(.end)
+        case .failure(let error):
+            bodyWaiter = nil
+            _ = apply(machine.handle(.bodyDemandMet))
+            waiter(.failed(status: error.status, message: error.message))
+        }
     }
 
     /// Holds the body in the server-wide budget; past it the client is told to come back later.
@@ -210,7 +271,8 @@ final class HTTPConnection: @unchecked Sendable {
         if decodeNext { processInput() }
     }
 
-    func beginStream(serial: UInt64, status: Int, headers: HTTPHeaders, requestID: String, writer: HTTPStreamWriter) {
+    func beginStream(serial: UInt64, status: Int, headers: HTTPHeaders, contentLength: Int?, requestID: String,
+                     writer: HTTPStreamWriter) {
         guard machine.phase == .handling, let exchange, exchange.serial == serial else {
             writer.markClosed()
             return
@@ -223,18 +285,30 @@ final class HTTPConnection: @unchecked Sendable {
         }
         if headers["x-request-id"] == nil { HTTPResponse.appendField("x-request-id", requestID, to: &out) }
         // HTTP/1.0 has no chunked framing: its body simply ends when the connection closes.
-        _ = apply(machine.handle(.streamStarted(keepAlive: exchange.version == .http1_1)))
-        if exchange.version == .http1_1 { HTTPResponse.appendField("transfer-encoding", "chunked", to: &out) }
+        let identity = contentLength != nil
+        _ = apply(machine.handle(.streamStarted(keepAlive: exchange.version == .http1_1 || identity)))
+        if let contentLength {
+            HTTPResponse.appendField("content-length", String(contentLength), to: &out)
+        } else if exchange.version == .http1_1 {
+            HTTPResponse.appendField("transfer-encoding", "chunked", to: &out)
+        }
         if !machine.keepsConnection { HTTPResponse.appendField("connection", "close", to: &out) }
         out.append(contentsOf: [13, 10])
         self.exchange?.writer = writer
+        self.exchange?.identityBody = identity
         enqueue(out)
         flush()
     }
 
-    func writeStreamChunk(serial: UInt64, bytes: [UInt8]) {
-        guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
-        if exchange.version == .http1_1 {
+    func writeStreamChunk(serial: UInt64, bytes: [UInt8], whenDrained: (@Sendable () -> Void)? = nil) {
+        guard machine.phase == .streaming, let exchange, exchange.serial == serial else {
+            whenDrained?()
+            return
+        }
+        if let whenDrained { drainWaiters.append(whenDrained) }
+        // A HEAD answer has its head only.
+        if exchange.isHead {
+        } else if exchange.version == .http1_1 && !exchange.identityBody {
             var frame = Array(String(bytes.count, radix: 16).utf8)
             frame.append(contentsOf: [13, 10])
             frame.append(contentsOf: bytes)
@@ -252,7 +326,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     func finishStream(serial: UInt64) {
         guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
-        if exchange.version == .http1_1 { enqueue(Array("0\r\n\r\n".utf8)) }
+        if exchange.version == .http1_1 && !exchange.identityBody && !exchange.isHead { enqueue(Array("0\r\n\r\n".utf8)) }
         self.exchange = nil
         exchange.writer?.markClosed()
         let now = Self.now
@@ -305,6 +379,7 @@ final class HTTPConnection: @unchecked Sendable {
                 continue
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 perform(.outputBlocked(progressAt: progressed ? now ?? Self.now : nil))
+                if outbound.count - outboundOffset <= Self.drainedBytes { wakeDrainWaiters() }
                 return
             } else {
                 perform(.failed)
@@ -312,6 +387,14 @@ final class HTTPConnection: @unchecked Sendable {
             }
         }
         perform(.outputFlushed(progressAt: progressed ? now ?? Self.now : nil))
+        wakeDrainWaiters()
+    }
+
+    private func wakeDrainWaiters() {
+        guard !drainWaiters.isEmpty else { return }
+        let waiters = drainWaiters
+        drainWaiters = []
+        for waiter in waiters { waiter() }
     }
 
     // MARK: Time limits
@@ -347,6 +430,10 @@ final class HTTPConnection: @unchecked Sendable {
         exchange = nil
         writer?.markClosed()
         releaseBody()
+        let bodyWaiter = bodyWaiter
+        self.bodyWaiter = nil
+        bodyWaiter?(.failed(status: 400, message: "The client closed the connection before its body was read."))
+        wakeDrainWaiters()
         loop.unregister(fd: fd)
         Glibc.close(fd)
         outbound = []

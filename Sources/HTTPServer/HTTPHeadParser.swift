@@ -148,3 +148,11 @@ struct LineCursor {
         return line
     }
 }
+
+extension HTTPRequestHead {
+    /// The target's path, still percent-encoded.
+    public var path: Substring {
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<mark]
+    }
+}

@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Set instead of `body` when the route streams its body (see `HTTPServer`'s `streamsBody`).
+    public var bodyStream: HTTPBodyStream?
 
     public init(
         method: String, target: String, version: HTTPVersion = .http1_1,
@@ -26,8 +28,7 @@ public struct HTTPRequest: Sendable {
 
     /// The target's path, still percent-encoded.
     public var path: Substring {
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
-        return target[..<mark]
+        HTTPRequestHead(method: method, target: target, version: version, headers: HTTPHeaders()).path
     }
 
     /// Query parameters in order, percent-decoded (`+` read as a space, as form encoding does).

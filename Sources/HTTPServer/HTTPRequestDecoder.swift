@@ -3,6 +3,8 @@
 public struct HTTPRequestDecoder {
     public enum Event {
         case request(HTTPRequest)
+        /// A request whose body is handed to its handler piece by piece (`nextBodyPiece`), not held.
+        case streamedRequest(HTTPRequest)
         /// The head asked for `Expect: 100-continue` and its body has not arrived yet.
         case expectsContinue
         case needMoreData
@@ -14,7 +16,20 @@ public struct HTTPRequestDecoder {
         case fixedBody(HTTPRequestHead, length: Int)
         case chunkedBody(HTTPRequestHead, ChunkedBodyDecoder)
         case failed(HTTPParseError)
+        case streamedFixed(remaining: Int)
+        case streamedChunked(ChunkedBodyDecoder)
     }
+
+    /// A piece of a streamed body.
+    public enum BodyPiece: Equatable {
+        case data([UInt8])
+        case end
+        case needMoreData
+        case failure(HTTPParseError)
+    }
+
+    /// Says, from a request's head, whether its body is streamed and up to how many bytes.
+    public typealias BodyStreaming = @Sendable (HTTPRequestHead) -> Int?
 
     private var buffer: [UInt8] = []
     private var start = 0
@@ -23,10 +38,12 @@ public struct HTTPRequestDecoder {
     private var continueAnswered = false
     public let maxBodyBytes: Int
     public let maxHeaderBytes: Int
+    private let streamsBody: BodyStreaming?
 
-    public init(maxBodyBytes: Int, maxHeaderBytes: Int) {
+    public init(maxBodyBytes: Int, maxHeaderBytes: Int, streamsBody: BodyStreaming? = nil) {
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
+        self.streamsBody = streamsBody
     }
 
     public var bufferedByteCount: Int { buffer.count - start }
@@ -43,7 +60,7 @@ public struct HTTPRequestDecoder {
         switch state {
         case .fixedBody(_, let length): length
         case .chunkedBody(_, let decoder): decoder.body.count
-        case .head, .failed: 0
+        case .head, .failed, .streamedFixed, .streamedChunked: 0
         }
     }
 
@@ -71,6 +88,9 @@ public struct HTTPRequestDecoder {
             switch state {
             case .failed(let error):
                 return .failure(error)
+            case .streamedFixed, .streamedChunked:
+                // The handler holds the request and reads its body through `nextBodyPiece`.
+                return .needMoreData
             case .head:
                 guard bufferedByteCount > 0 else { return .needMoreData }
                 var scan = scanFrom - start
@@ -89,6 +109,11 @@ public struct HTTPRequestDecoder {
                     scanFrom = start
                     continueAnswered = false
                     do {
+                        if let limit = streamsBody?(head), let streamed = try streamedFraming(for: head, limit: limit) {
+                            state = streamed
+                            return .streamedRequest(HTTPRequest(
+                                method: head.method, target: head.target, version: head.version, headers: head.headers))
+                        }
                         state = try framing(for: head)
                     } catch {
                         return fail(error)
@@ -120,6 +145,12 @@ public struct HTTPRequestDecoder {
     }
 
     private mutating func finish(_ head: HTTPRequestHead, body: [UInt8]) -> Event {
+        returnToHead()
+        return .request(HTTPRequest(
+            method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))
+    }
+
+    private mutating func returnToHead() {
         state = .head
         if start == buffer.count, buffer.capacity > 64 * 1024 {
             // An idle keep-alive connection must not keep a large upload's buffer.
@@ -127,8 +158,51 @@ public struct HTTPRequestDecoder {
             start = 0
         }
         scanFrom = start
-        return .request(HTTPRequest(
-            method: head.method, target: head.target, version: head.version, headers: head.headers, body: body))
+    }
+
+    /// The next piece of a streamed body, at most `maxBytes` of what has arrived.
+    public mutating func nextBodyPiece(maxBytes: Int) -> BodyPiece {
+        switch state {
+        case .streamedFixed(let remaining):
+            if remaining == 0 {
+                returnToHead()
+                return .end
+            }
+            let take = min(remaining, bufferedByteCount, maxBytes)
+            guard take > 0 else { return .needMoreData }
+            let piece = Array(buffer[start..<start + take])
+            start += take
+            state = .streamedFixed(remaining: remaining - take)
+            return .data(piece)
+        case .streamedChunked(var decoder):
+            state = .head
+            do {
+                let available = min(bufferedByteCount, maxBytes)
+                let (consumed, progress) = try buffer.withUnsafeBufferPointer { pointer throws(HTTPParseError) in
+                    try decoder.feed(UnsafeBufferPointer(rebasing: pointer[start..<start + available]))
+                }
+                start += consumed
+                let piece = decoder.takeBody()
+                if progress == .done {
+                    // The last data goes out first; the next call reports the end.
+                    if !piece.isEmpty {
+                        state = .streamedFixed(remaining: 0)
+                        return .data(piece)
+                    }
+                    returnToHead()
+                    return .end
+                }
+                state = .streamedChunked(decoder)
+                return piece.isEmpty ? .needMoreData : .data(piece)
+            } catch {
+                state = .failed(error)
+                return .failure(error)
+            }
+        case .failed(let error):
+            return .failure(error)
+        case .head, .fixedBody, .chunkedBody:
+            return .end
+        }
     }
 
     private mutating func fail(_ error: HTTPParseError) -> Event {
@@ -144,7 +218,17 @@ public struct HTTPRequestDecoder {
         return .needMoreData
     }
 
-    private func framing(for head: HTTPRequestHead) throws(HTTPParseError) -> State {
+    /// How a streamed body is framed; nil when the request has no body to stream.
+    private func streamedFraming(for head: HTTPRequestHead, limit: Int) throws(HTTPParseError) -> State? {
+        switch try framing(for: head, limit: limit) {
+        case .fixedBody(_, let length): length == 0 ? nil : .streamedFixed(remaining: length)
+        case .chunkedBody(_, let decoder): .streamedChunked(decoder)
+        default: nil
+        }
+    }
+
+    private func framing(for head: HTTPRequestHead, limit: Int? = nil) throws(HTTPParseError) -> State {
+        let maxBodyBytes = limit ?? maxBodyBytes
         let transferEncodings = head.headers.values("transfer-encoding")
         let lengths = head.headers.values("content-length")
         if !transferEncodings.isEmpty {

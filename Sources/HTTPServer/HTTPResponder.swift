@@ -20,8 +20,9 @@ public final class HTTPResponder: Sendable {
         connection.loop.queue.async { connection.complete(serial: serial, response: response, requestID: requestID) }
     }
 
-    /// Sends the head now with chunked framing; the body follows through the returned writer.
-    public func startStream(status: Int = 200, headers: HTTPHeaders) -> HTTPStreamWriter {
+    /// Sends the head now; the body follows through the returned writer, chunked, or as exactly
+    /// `contentLength` bytes when that is known (a download).
+    public func startStream(status: Int = 200, headers: HTTPHeaders, contentLength: Int? = nil) -> HTTPStreamWriter {
         let writer = HTTPStreamWriter(connection: connection, serial: serial)
         guard claim() else {
             writer.markClosed()
@@ -29,7 +30,8 @@ public final class HTTPResponder: Sendable {
         }
         let connection = connection, serial = serial, requestID = requestID
         connection.loop.queue.async {
-            connection.beginStream(serial: serial, status: status, headers: headers, requestID: requestID, writer: writer)
+            connection.beginStream(serial: serial, status: status, headers: headers, contentLength: contentLength,
+                                   requestID: requestID, writer: writer)
         }
         return writer
     }
@@ -58,6 +60,22 @@ public final class HTTPStreamWriter: Sendable {
         guard isOpen, !bytes.isEmpty, let connection else { return }
         let serial = serial
         connection.loop.queue.async { connection.writeStreamChunk(serial: serial, bytes: bytes) }
+    }
+
+    /// Writes `bytes`, then calls `whenDrained` (on an I/O queue; it must not block) once the
+    /// connection has sent all but a little of what it holds, or has closed: a producer that
+    /// writes its next piece only then never holds more than a piece in memory.
+    public func write(_ bytes: [UInt8], whenDrained: @escaping @Sendable () -> Void) {
+        guard isOpen, let connection else { return whenDrained() }
+        let serial = serial
+        connection.loop.queue.async { connection.writeStreamChunk(serial: serial, bytes: bytes, whenDrained: whenDrained) }
+    }
+
+    /// Cuts the response off by closing the connection, for a body that cannot be completed
+    /// (its declared length can no longer be met).
+    public func abort() {
+        guard let connection else { return }
+        connection.loop.queue.async { connection.close() }
     }
 
     /// Ends the body; the connection then serves the next request or closes.

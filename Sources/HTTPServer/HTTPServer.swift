@@ -31,12 +31,15 @@ final class HTTPServerCore: Sendable {
     let maxConnections: Int
     let handler: HTTPHandler
     let errorResponse: HTTPErrorResponder
+    let streamsBody: HTTPRequestDecoder.BodyStreaming?
     let requestIDs = RequestIDGenerator()
     private let connections = Mutex<(table: [ObjectIdentifier: HTTPConnection], evicting: Int)>(([:], 0))
     private let inflightBodyBytes = Atomic<Int>(0)
 
-    init(limits: ServerLimits, maxConnections: Int, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder) {
+    init(limits: ServerLimits, maxConnections: Int, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder,
+         streamsBody: HTTPRequestDecoder.BodyStreaming?) {
         self.limits = limits
+        self.streamsBody = streamsBody
         self.maxConnections = maxConnections
         self.handler = handler
         self.errorResponse = errorResponse
@@ -125,11 +128,15 @@ public final class HTTPServer: Sendable {
     private let accepting: Mutex<AcceptState>
     private let nextLoop = Atomic<Int>(0)
 
-    /// - Parameter onError: told about failures that affect one connection only (an epoll call
-    ///   refused), which the server survives.
+    /// - Parameters:
+    ///   - onError: told about failures that affect one connection only (an epoll call
+    ///     refused), which the server survives.
+    ///   - streamsBody: picks the requests whose bodies reach the handler as a stream
+    ///     (`HTTPRequest.bodyStream`), with their own size limit, instead of whole in memory.
     public init(
         host: String, port: Int, limits: ServerLimits, loopCount: Int = System.coreCount,
         onError: @escaping @Sendable (String) -> Void = { _ in },
+        streamsBody: HTTPRequestDecoder.BodyStreaming? = nil,
         errorResponse: @escaping HTTPErrorResponder, handler: @escaping HTTPHandler
     ) throws {
         let descriptors = Socket.raiseDescriptorLimit()
@@ -142,7 +149,8 @@ public final class HTTPServer: Sendable {
         self.listener = fd
         self.port = boundPort
         self.host = host
-        core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse)
+        core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse,
+                              streamsBody: streamsBody)
         do {
             loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError) }
         } catch {

@@ -41,15 +41,15 @@ public struct APIContext: Sendable {
         request.queryItems.last { $0.name == name }?.value
     }
 
-    /// `limit` (1…100, default 20), `order` (default desc), `after`, `before`.
-    public func listQuery() throws(APIError) -> ListQuery {
-        var query = ListQuery()
+    /// `limit` (1…100, default 20, or as the endpoint says), `order` (default desc), `after`, `before`.
+    public func listQuery(maxLimit: Int = 100, defaultLimit: Int = 20) throws(APIError) -> ListQuery {
+        var query = ListQuery(limit: defaultLimit)
         if let limit = self.query("limit") {
             guard let value = Int(limit) else {
                 throw .invalid("Invalid 'limit': expected an integer, but got '\(limit)' instead.", param: "limit", code: "invalid_type")
             }
-            guard (1...100).contains(value) else {
-                throw .invalid("Invalid 'limit': \(value). Limit can range between 1 and 100.", param: "limit", code: "invalid_value")
+            guard (1...maxLimit).contains(value) else {
+                throw .invalid("Invalid 'limit': \(value). Limit can range between 1 and \(maxLimit).", param: "limit", code: "invalid_value")
             }
             query.limit = value
         }

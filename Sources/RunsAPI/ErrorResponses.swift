@@ -67,6 +67,7 @@ enum ErrorResponses {
         case .invalidRequest: 400
         case .authentication: 401
         case .notFound: 404
+        case .tooLarge: 413
         case .rateLimited: 429
         case .server: 500
         case .unavailable: 503
@@ -75,7 +76,7 @@ enum ErrorResponses {
 
     static func type(of kind: APIError.Kind) -> String {
         switch kind {
-        case .invalidRequest, .notFound, .authentication: "invalid_request_error"
+        case .invalidRequest, .notFound, .authentication, .tooLarge: "invalid_request_error"
         case .rateLimited: "rate_limit_exceeded"
         case .server, .unavailable: "server_error"
         }

@@ -8,6 +8,8 @@ public enum Route: Sendable {
     case read(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case write(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case custom(@Sendable (APIContext, HTTPResponder) -> Void)
+    /// Takes its body as a stream (an upload), up to the byte count given.
+    case upload(maxBytes: Int, @Sendable (APIContext, HTTPBodyStream, HTTPResponder) -> Void)
     /// Answered without authentication.
     case open(@Sendable (HTTPRequest) -> HTTPResponse)
 }

@@ -20,7 +20,7 @@ public final class RunnelApplication: Sendable {
 
     public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger,
-                node: String? = nil, bus: (any ClusterBus)? = nil) {
+                node: String? = nil, bus: (any ClusterBus)? = nil, retrieval: RetrievalSettings = RetrievalSettings()) {
         self.database = database
         self.keys = keys
         self.log = log
@@ -34,7 +34,16 @@ public final class RunnelApplication: Sendable {
         ThreadsEndpoints.register(in: &router)
         MessagesEndpoints.register(in: &router)
         RunsEndpoints.register(in: &router, engine: engine)
+        FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         self.router = router
+    }
+
+    /// Picks the requests whose body is streamed to their route (uploads), with its limit.
+    @Sendable public func streamsBody(_ head: HTTPRequestHead) -> Int? {
+        guard head.method == "POST", case .found(.upload(let maxBytes, _), _) = router.match(method: head.method, path: head.path) else {
+            return nil
+        }
+        return maxBytes
     }
 
     /// For errors the HTTP layer finds before a request reaches the application.
@@ -88,7 +97,8 @@ public final class RunnelApplication: Sendable {
 
     /// Path ids in the order they are looked up, with the noun a 404 names.
     private static let idParameters = [("assistant_id", "assistant"), ("thread_id", "thread"), ("message_id", "message"),
-                                       ("run_id", "run"), ("step_id", "run step")]
+                                       ("run_id", "run"), ("step_id", "run step"), ("file_id", "file"),
+                                       ("vector_store_id", "vector store"), ("batch_id", "vector store file batch")]
 
     /// The first path id that no object can have (a NUL, a space, a stray escape): it is answered
     /// 404 like any unknown id, before it reaches a query.
@@ -112,6 +122,12 @@ public final class RunnelApplication: Sendable {
         case .read(let handler): database.read({ try handler(context, $0) }, completion: reply)
         case .write(let handler): database.write({ try handler(context, $0) }, completion: reply)
         case .custom(let handler): handler(context, responder)
+        case .upload(_, let handler):
+            guard let stream = context.request.bodyStream else {
+                // A request without a body to stream (Content-Length: 0) has nothing to upload.
+                return FileUpload.emptyBody(responder, log: log)
+            }
+            handler(context, stream, responder)
         case .open: break
         }
     }

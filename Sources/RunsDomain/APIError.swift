@@ -5,6 +5,8 @@ public struct APIError: Error, Sendable, Equatable {
         case invalidRequest
         case authentication
         case notFound
+        /// The body is larger than the server takes (413).
+        case tooLarge
         /// Too much work is waiting; the client should retry later (429 with Retry-After).
         case rateLimited
         case server

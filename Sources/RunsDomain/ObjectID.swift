@@ -8,6 +8,9 @@ public enum IDPrefix: String, Sendable {
     case run = "run_"
     case step = "step_"
     case call = "call_"
+    case file = "file-"
+    case vectorStore = "vs_"
+    case fileBatch = "vsfb_"
 }
 
 /// Makes ids that are unguessable (77 random bits) and ordered by creation: 8 base62 characters

@@ -95,16 +95,25 @@ public final class PostgresConnection: SQLSession {
 
     private func perform(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer? {
         let name = try statementName(sql, parameterCount: values.count)
-        let texts: [String?] = values.map { value in
+        // Blobs go in binary form, everything else as text.
+        var lengths = [Int32](repeating: 0, count: values.count)
+        var formats = [Int32](repeating: 0, count: values.count)
+        let texts: [[UInt8]?] = values.enumerated().map { index, value in
             switch value {
-            case .null: nil
-            case .integer(let number): String(number)
-            case .real(let number): number.isFinite ? "\(number)" : (number.isNaN ? "NaN" : (number > 0 ? "Infinity" : "-Infinity"))
-            case .text(let text): PostgresText.encode(text)
+            case .null: return nil
+            case .integer(let number): return Array(String(number).utf8) + [0]
+            case .real(let number):
+                let text = number.isFinite ? "\(number)" : (number.isNaN ? "NaN" : (number > 0 ? "Infinity" : "-Infinity"))
+                return Array(text.utf8) + [0]
+            case .text(let text): return Array(PostgresText.encode(text).utf8) + [0]
+            case .blob(let bytes):
+                lengths[index] = Int32(clamping: bytes.count)
+                formats[index] = 1
+                return bytes.isEmpty ? [0] : bytes
             }
         }
-        let result = withCStrings(texts) { pointers in
-            PQexecPrepared(handle, name, Int32(values.count), pointers, nil, nil, 0)
+        let result = withParameterPointers(texts) { pointers in
+            PQexecPrepared(handle, name, Int32(values.count), pointers, lengths, formats, 0)
         }
         do {
             try check(result, sql: sql)
@@ -137,13 +146,17 @@ public final class PostgresConnection: SQLSession {
     }
 }
 
-/// Passes Swift strings to C as an array of NUL-terminated strings (nil for SQL NULL).
-private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
-    defer { for pointer in pointers { free(pointer) } }
-    return pointers.withUnsafeMutableBufferPointer { buffer in
-        body(buffer.map { UnsafePointer($0) })
+/// Passes parameter bytes to C as an array of pointers (nil for SQL NULL); text arrives with its
+/// NUL terminator already appended.
+private func withParameterPointers<R>(_ values: [[UInt8]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = values.map { bytes in
+        guard let bytes else { return nil }
+        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+        bytes.withUnsafeBytes { UnsafeMutableRawPointer(pointer).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return pointer
     }
+    defer { for pointer in pointers { pointer?.deallocate() } }
+    return body(pointers.map { $0.map { UnsafePointer($0) } })
 }
 
 /// A row of a text-format result; values are typed by the column's type.
@@ -155,6 +168,9 @@ struct PostgresRow: SQLRow {
         let index = PQfnumber(result, column)
         guard index >= 0 else { throw CorruptRow(column: column, problem: "is not in the result") }
         if PQgetisnull(result, row, index) == 1 { return .null }
+        if PQftype(result, index) == 17 {
+            return .blob(try Self.bytea(PQgetvalue(result, row, index), count: Int(PQgetlength(result, row, index)), column: column))
+        }
         let text = String(cString: PQgetvalue(result, row, index))
         switch PQftype(result, index) {
         case 20, 21, 23:
@@ -167,6 +183,37 @@ struct PostgresRow: SQLRow {
             return .real(number)
         default:
             return .text(PostgresText.decode(text))
+        }
+    }
+}
+
+extension PostgresRow {
+    /// bytea in text results is `\x` and two hex digits a byte.
+    static func bytea(_ value: UnsafeMutablePointer<CChar>?, count: Int, column: String) throws -> [UInt8] {
+        guard let value, count >= 2, count % 2 == 0 else { throw CorruptRow(column: column, problem: "is not hex bytea") }
+        return try UnsafeRawBufferPointer(start: value, count: count).withMemoryRebound(to: UInt8.self) { text in
+            guard text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") else {
+                throw CorruptRow(column: column, problem: "is not hex bytea")
+            }
+            var bytes = [UInt8](repeating: 0, count: (count - 2) / 2)
+            for index in bytes.indices {
+                guard let high = HexDigit.value(text[2 + 2 * index]), let low = HexDigit.value(text[3 + 2 * index]) else {
+                    throw CorruptRow(column: column, problem: "is not hex bytea")
+                }
+                bytes[index] = high << 4 | low
+            }
+            return bytes
+        }
+    }
+}
+
+enum HexDigit {
+    static func value(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 }

@@ -5,6 +5,7 @@ public enum SQLValue: Sendable, Equatable {
     case integer(Int64)
     case real(Double)
     case text(String)
+    case blob([UInt8])
 }
 
 /// Which SQL the connection speaks, for the few statements the two engines spell differently.
@@ -85,6 +86,14 @@ extension SQLRow {
     public func string(_ column: String) throws -> String {
         guard let value = try optionalString(column) else { throw CorruptRow(column: column, problem: "is NULL") }
         return value
+    }
+
+    public func bytes(_ column: String) throws -> [UInt8] {
+        switch try value(column) {
+        case .blob(let bytes): return bytes
+        case .null: throw CorruptRow(column: column, problem: "is NULL")
+        default: throw CorruptRow(column: column, problem: "is not a blob")
+        }
     }
 
     public func optionalString(_ column: String) throws -> String? {

@@ -42,6 +42,8 @@ public final class SQLiteStatement {
             case .text(let text):
                 // With its byte length, not -1: text may hold NUL characters, which -1 would cut at.
                 code = sqlite3_bind_text64(handle, index, text, UInt64(text.utf8.count), transient, UInt8(SQLITE_UTF8))
+            case .blob(let bytes):
+                code = bytes.withUnsafeBytes { sqlite3_bind_blob64(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64($0.count), transient) }
             }
             guard code == SQLITE_OK else { throw SQLiteError(connection: connection.handle, code: code, sql: sql) }
         }
@@ -74,6 +76,10 @@ struct SQLiteRow: SQLRow {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, index))
+            guard count > 0, let data = sqlite3_column_blob(handle, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: data, count: count)))
         default:
             guard let text = sqlite3_column_text(handle, index) else { return .null }
             let count = Int(sqlite3_column_bytes(handle, index))

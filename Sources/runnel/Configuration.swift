@@ -94,7 +94,7 @@ struct Configuration {
         }
         switch spec.kind {
         case .text:
-            guard !raw.isEmpty else { throw bad("a non-empty value") }
+            guard !raw.isEmpty || spec.defaultValue.isEmpty else { throw bad("a non-empty value") }
             if spec.key == "database", PostgresURL.isPostgres(raw) {
                 do {
                     _ = try PostgresURL(raw)

@@ -50,8 +50,12 @@ enum ServeCommand {
         let bus: (any ClusterBus)? = (database as? PostgresStore).map { store in
             NotifyBus(channel: PostgresNotifications(store: store, log: { log.warning("cluster: \($0)") }), node: node)
         }
+        let embeddingModel = configuration.string("embedding_model")
+        let retrieval = RetrievalSettings(maxFileBytes: configuration.int("max_file_bytes"),
+                                          ingestionWorkers: configuration.int("ingestion_workers"),
+                                          embeddingModel: embeddingModel.isEmpty ? nil : embeddingModel)
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
-                                            engineSettings: engineSettings, log: log, node: node, bus: bus)
+                                            engineSettings: engineSettings, log: log, node: node, bus: bus, retrieval: retrieval)
         do {
             try application.engine.start()
         } catch {
@@ -70,7 +74,7 @@ enum ServeCommand {
         do {
             server = try HTTPServer(
                 host: configuration.string("host"), port: configuration.int("port"), limits: limits,
-                onError: { log.warning($0) }, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+                onError: { log.warning($0) }, streamsBody: application.streamsBody, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }

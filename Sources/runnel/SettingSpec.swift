@@ -72,6 +72,11 @@ struct SettingSpec: Sendable {
                     help: "Runs waiting for an execution slot; past it, creating a run answers 429 with Retry-After."),
         SettingSpec("poll_hold", default: "2", .seconds, help: "Seconds a poll-helper GET of an unfinished run may wait for it to change."),
         SettingSpec("stream_keep_alive", default: "15", .seconds, help: "Seconds of silence after which a stream gets a keep-alive comment."),
+        SettingSpec("max_file_bytes", default: "536870912", .integer(1...(1 << 40)),
+                    help: "Largest file POST /files accepts (413 beyond); uploads stream to the database in 1 MiB pieces."),
+        SettingSpec("ingestion_workers", default: "2", .integer(1...64), help: "Files this node parses and indexes for vector stores at once."),
+        SettingSpec("embedding_model", default: "", .text,
+                    help: "Embedding model on the backend server (/embeddings) ranked with full-text search; empty: full-text search alone."),
         SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),
                     help: "NORMAL survives a crash of the process; FULL also a power loss, with slower writes."),
     ]
