@@ -57,17 +57,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Retrieval",
+            dependencies: ["RunsDomain", "RunsStorage", "ModelBackends"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RunsAPI",
-            dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends"],
+            dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends", "Retrieval"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends"],
+            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "RunsDomain", "RunsStorage", "StoreTestSupport"],
+                    swiftSettings: strictSettings),
         .target(name: "StoreTestSupport", dependencies: ["RunsStorage"], swiftSettings: strictSettings),
         .testTarget(
             name: "RunsStorageTests",

@@ -69,6 +69,9 @@ CREATE TABLE chunks (
     file_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
     text TEXT NOT NULL,
+    -- Where the text not already in the previous chunk (its overlap) begins, in UTF-8 bytes, so
+    -- the parsed file reads back without repeats.
+    fresh_from BIGINT NOT NULL DEFAULT 0,
     embedding BYTEA,
     tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
 );

@@ -69,6 +69,9 @@ CREATE TABLE chunks (
     file_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     text TEXT NOT NULL,
+    -- Where the text not already in the previous chunk (its overlap) begins, in UTF-8 bytes, so
+    -- the parsed file reads back without repeats.
+    fresh_from INTEGER NOT NULL DEFAULT 0,
     embedding BLOB
 ) STRICT;
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);

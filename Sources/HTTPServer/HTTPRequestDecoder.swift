@@ -177,12 +177,18 @@ public struct HTTPRequestDecoder {
         case .streamedChunked(var decoder):
             state = .head
             do {
-                let available = min(bufferedByteCount, maxBytes)
-                let (consumed, progress) = try buffer.withUnsafeBufferPointer { pointer throws(HTTPParseError) in
-                    try decoder.feed(UnsafeBufferPointer(rebasing: pointer[start..<start + available]))
+                // Framing alone (a size line) yields no data: read on while bytes are buffered.
+                var progress = ChunkedBodyDecoder.Progress.needMoreData
+                var piece: [UInt8] = []
+                while piece.isEmpty, progress == .needMoreData, bufferedByteCount > 0 {
+                    let available = min(bufferedByteCount, maxBytes)
+                    let consumed: Int
+                    (consumed, progress) = try buffer.withUnsafeBufferPointer { pointer throws(HTTPParseError) in
+                        try decoder.feed(UnsafeBufferPointer(rebasing: pointer[start..<start + available]))
+                    }
+                    start += consumed
+                    piece = decoder.takeBody()
                 }
-                start += consumed
-                let piece = decoder.takeBody()
                 if progress == .done {
                     // The last data goes out first; the next call reports the end.
                     if !piece.isEmpty {

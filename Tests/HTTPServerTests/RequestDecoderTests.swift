@@ -28,15 +28,35 @@ struct DecoderCase: CustomTestStringConvertible, Sendable {
 
 /// Feeds `input` in pieces of `chunk` bytes and collects every event until it needs more.
 func decode(_ input: [UInt8], chunk: Int, maxBody: Int, maxHeader: Int) -> [Outcome] {
-    var decoder = HTTPRequestDecoder(maxBodyBytes: maxBody, maxHeaderBytes: maxHeader)
+    // Bodies of `/upload…` targets are streamed, and put back together here to compare.
+    var decoder = HTTPRequestDecoder(maxBodyBytes: maxBody, maxHeaderBytes: maxHeader,
+                                     streamsBody: { $0.target.hasPrefix("/upload") ? maxBody : nil })
     var outcomes: [Outcome] = []
     var offset = 0
+    var streaming: (request: HTTPRequest, body: [UInt8])?
     while offset < input.count {
         let end = min(input.count, offset + chunk)
         decoder.append(Array(input[offset..<end]))
         offset = end
         loop: while true {
+            if let (request, body) = streaming {
+                switch decoder.nextBodyPiece(maxBytes: 5) {
+                case .data(let bytes):
+                    streaming?.body = body + bytes
+                    continue loop
+                case .end:
+                    outcomes.append(.request(method: request.method, target: request.target, body: String(decoding: body, as: UTF8.self)))
+                    streaming = nil
+                case .needMoreData:
+                    break loop
+                case .failure(let error):
+                    outcomes.append(.failure(error.status))
+                    return outcomes
+                }
+            }
             switch decoder.next() {
+            case .streamedRequest(let request):
+                streaming = (request, [])
             case .request(let request):
                 outcomes.append(.request(method: request.method, target: request.target,
                                          body: String(decoding: request.body, as: UTF8.self)))
@@ -65,6 +85,18 @@ let decoderCases: [DecoderCase] = [
     DecoderCase(name: "chunked body with extension and trailer",
                 input: "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n",
                 expected: [.request(method: "POST", target: "/x", body: "abc0123456789")]),
+    DecoderCase(name: "streamed bodies, fixed and chunked, between other requests",
+                input: "POST /upload HTTP/1.1\r\nContent-Length: 12\r\n\r\nhello world!GET /a HTTP/1.1\r\n\r\n"
+                    + "POST /upload2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n"
+                    + "POST /upload3 HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+                expected: [.request(method: "POST", target: "/upload", body: "hello world!"), .request(method: "GET", target: "/a", body: ""),
+                           .request(method: "POST", target: "/upload2", body: "abc0123456789"),
+                           .request(method: "POST", target: "/upload3", body: "")]),
+    DecoderCase(name: "a streamed body over its limit is refused at its head", input: "POST /upload HTTP/1.1\r\nContent-Length: 2000\r\n\r\n",
+                expected: [.failure(413)]),
+    DecoderCase(name: "a chunked streamed body over its limit fails when it gets there",
+                input: "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + String(repeating: "x", count: 1024) + "\r\n1\r\n",
+                expected: [.failure(413)]),
     DecoderCase(name: "leading empty line is ignored", input: "\r\nGET / HTTP/1.1\r\n\r\n",
                 expected: [.request(method: "GET", target: "/", body: "")]),
     DecoderCase(name: "HTTP/1.0", input: "GET /health HTTP/1.0\r\n\r\n",

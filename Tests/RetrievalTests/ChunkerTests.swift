@@ -1,0 +1,71 @@
+import Testing
+import RunsDomain
+import RunsStorage
+@testable import Retrieval
+
+struct ChunkerTests {
+    static func chunks(_ text: String, size: Int, overlap: Int, feedSize: Int) -> [Chunk] {
+        var chunker = Chunker(ChunkingStrategy(maxTokens: size, overlapTokens: overlap))
+        var chunks: [Chunk] = []
+        let bytes = Array(text.utf8)
+        var index = 0
+        while index < bytes.count {
+            chunker.feed(bytes[index..<min(bytes.count, index + feedSize)], into: &chunks)
+            index += feedSize
+        }
+        chunker.finish(into: &chunks)
+        return chunks
+    }
+
+    @Test(arguments: [1, 3, 7, 1000])
+    func chunksOverlapByTheGivenWordsWhereverTheInputIsSplit(feedSize: Int) {
+        let words = (0..<25).map { "w\($0)é" }
+        let chunks = Self.chunks(" " + words.joined(separator: " \n") + "  ", size: 10, overlap: 4, feedSize: feedSize)
+        #expect(chunks.map { TokenCount.words($0.text) } == [10, 10, 10, 7])
+        #expect(chunks[0].text.hasPrefix("w0é"))
+        #expect(chunks[1].text.hasPrefix("w6é"))
+        #expect(chunks.map(\.seq) == [0, 1, 2, 3])
+        // The fresh parts, joined, give every word once.
+        let fresh = chunks.map { String(decoding: Array($0.text.utf8)[$0.freshFrom...], as: UTF8.self) }.joined(separator: " ")
+        #expect(fresh.split(whereSeparator: \.isWhitespace).map(String.init) == words)
+    }
+
+    @Test func aTextThatEndsWithAFullChunkHasNoEmptyTail() {
+        let chunks = Self.chunks("a b c d", size: 4, overlap: 2, feedSize: 2)
+        #expect(chunks.map(\.text) == ["a b c d"])
+    }
+
+    @Test func anEndlessWordIsCut() {
+        let chunks = Self.chunks(String(repeating: "x", count: 1000), size: 2, overlap: 0, feedSize: 64)
+        #expect(chunks.allSatisfy { $0.text.utf8.count <= 2 * Chunker.maxWordBytes })
+        #expect(chunks.map(\.text).joined() == String(repeating: "x", count: 1000))
+    }
+
+    @Test func emptyTextHasNoChunks() {
+        #expect(Self.chunks(" \n\t ", size: 100, overlap: 0, feedSize: 1).isEmpty)
+    }
+}
+
+struct HTMLStripperTests {
+    static func strip(_ html: String, feedSize: Int) -> String {
+        var stripper = HTMLStripper()
+        var out: [UInt8] = []
+        let bytes = Array(html.utf8)
+        var index = 0
+        while index < bytes.count {
+            stripper.feed(bytes[index..<min(bytes.count, index + feedSize)], into: &out)
+            index += feedSize
+        }
+        return String(decoding: out, as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    @Test(arguments: [1, 5, 1000])
+    func keepsTheTextOnly(feedSize: Int) {
+        let html = "<html><head><STYLE>p{x:1}</style><script type=x>var a = '<b>';</SCRIPT></head><body><p>Fish&amp;chips &lt;3</p>caf&#233; &#x263A;<br/>end &bogus; &</body></html>"
+        #expect(Self.strip(html, feedSize: feedSize) == "Fish&chips <3 café ☺ end &bogus; &")
+    }
+}
+
+enum TokenCount {
+    static func words(_ text: String) -> Int { text.split(whereSeparator: { $0 == " " || $0 == "\n" }).count }
+}
