@@ -49,16 +49,16 @@ let package = Package(
         .target(name: "ModelBackends", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .target(name: "RunsWire", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .target(
-            name: "RunsEngine",
-            dependencies: [
-                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends",
-                .product(name: "DequeModule", package: "swift-collections"),
-            ],
+            name: "Retrieval",
+            dependencies: ["RunsDomain", "RunsStorage", "ModelBackends"],
             swiftSettings: strictSettings
         ),
         .target(
-            name: "Retrieval",
-            dependencies: ["RunsDomain", "RunsStorage", "ModelBackends"],
+            name: "RunsEngine",
+            dependencies: [
+                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends", "Retrieval",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

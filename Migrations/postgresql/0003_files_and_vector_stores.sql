@@ -77,3 +77,6 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);
 CREATE INDEX chunks_search ON chunks USING GIN (tsv);
+
+-- Whether a run's streamed file_search steps carry their results' text (include[] on create).
+ALTER TABLE runs ADD COLUMN include_search_content BIGINT NOT NULL DEFAULT 0;

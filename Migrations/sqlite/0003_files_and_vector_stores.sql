@@ -82,3 +82,6 @@ END;
 CREATE TRIGGER chunks_unindexed AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
+
+-- Whether a run's streamed file_search steps carry their results' text (include[] on create).
+ALTER TABLE runs ADD COLUMN include_search_content INTEGER NOT NULL DEFAULT 0;

@@ -22,6 +22,7 @@ enum AssistantsEndpoints: EndpointGroup {
         let (id, createdAt) = context.services.ids.make(.assistant)
         var assistant = Assistant(id: id, createdAt: createdAt, model: try body.requiredString("model"))
         try apply(body, to: &assistant)
+        assistant.toolResources = try ToolResourceStores.resolve(assistant.toolResources, context: context, db: db) ?? .null
         try AssistantRepository(db, project: context.project).insert(assistant)
         return assistant.wire
     }
@@ -34,6 +35,7 @@ enum AssistantsEndpoints: EndpointGroup {
         }
         if let model = try body.string("model").value { assistant.model = model }
         try apply(body, to: &assistant)
+        assistant.toolResources = try ToolResourceStores.resolve(assistant.toolResources, context: context, db: db) ?? .null
         try repository.update(assistant)
         return assistant.wire
     }

@@ -30,6 +30,16 @@ enum ErrorResponses {
         }
     }
 
+    /// Answers a handler's result: its JSON, or its error in the envelope.
+    static func replier(_ responder: HTTPResponder, log: Logger) -> @Sendable (Result<JSONValue, any Error>) -> Void {
+        { result in
+            switch result {
+            case .success(let body): responder.send(JSONResponse.make(body))
+            case .failure(let error): responder.send(response(for: error, requestID: responder.requestID, log: log))
+            }
+        }
+    }
+
     /// A database that cannot take the request now (busy, out of disk, failing I/O): nothing was
     /// stored, and the client may retry.
     static func storageUnavailable(_ error: any StorageConditionError, requestID: String, log: Logger) -> HTTPResponse {

@@ -27,6 +27,7 @@ enum MessagesEndpoints: EndpointGroup {
         }
         let message = message(from: input, threadID: thread.id, services: context.services)
         try MessageRepository(db, project: context.project).insert(message)
+        try ToolResourceStores.attach([message], to: thread, context: context, db: db)
         return message.wire
     }
 

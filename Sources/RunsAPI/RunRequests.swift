@@ -113,8 +113,11 @@ enum RunRequests {
         }
     }
 
-    /// A forced function must be one the run can call.
+    /// A forced function must be one the run can call; a forced file_search needs the tool.
     static func checkToolChoice(_ choice: JSONValue, tools: [JSONValue]) throws(APIError) {
+        if choice["type"]?.stringValue == "file_search", !tools.contains(where: { $0["type"]?.stringValue == "file_search" }) {
+            throw APIError.invalid("Invalid 'tool_choice': the run has no file_search tool to force.", param: "tool_choice", code: "invalid_value")
+        }
         guard let name = choice["function"]?["name"]?.stringValue else { return }
         let names = tools.compactMap { $0["function"]?["name"]?.stringValue }
         guard names.contains(name) else {

@@ -4,6 +4,7 @@ import ModelBackends
 import RunsDomain
 import RunsEngine
 import RunsWire
+import Retrieval
 import RunsStorage
 
 /// The composition root: routes every request to its endpoint, authenticates it, runs it on
@@ -15,6 +16,8 @@ public final class RunnelApplication: Sendable {
     private let services: Services
     private let log: Logger
     public let engine: RunEngine
+    /// Indexes vector store files in the background; started with the engine.
+    public let ingestion: IngestionPool
     /// Bodies larger than this are parsed off the database queues first.
     static let largeBody = 256 * 1024
 
@@ -35,6 +38,11 @@ public final class RunnelApplication: Sendable {
         MessagesEndpoints.register(in: &router)
         RunsEndpoints.register(in: &router, engine: engine)
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
+        ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
+                                  pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, log: { log.warning($0) })
+        let routes = RetrievalRoutes(database: database, ingestion: ingestion, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds)
+        VectorStoresEndpoints.register(in: &router, routes)
+        VectorStoreFilesEndpoints.register(in: &router, routes)
         self.router = router
     }
 
@@ -111,16 +119,16 @@ public final class RunnelApplication: Sendable {
     }
 
     private func run(_ route: Route, _ context: APIContext, _ responder: HTTPResponder) {
-        let log = log
-        let reply: @Sendable (Result<JSONValue, any Error>) -> Void = { result in
-            switch result {
-            case .success(let body): responder.send(JSONResponse.make(body))
-            case .failure(let error): responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
-            }
-        }
+        let reply = ErrorResponses.replier(responder, log: log)
         switch route {
         case .read(let handler): database.read({ try handler(context, $0) }, completion: reply)
-        case .write(let handler): database.write({ try handler(context, $0) }, completion: reply)
+        case .write(let handler):
+            // Any write may have queued files (tool resources, attachments): idle workers look now.
+            let ingestion = ingestion
+            database.write({ try handler(context, $0) }, completion: { result in
+                ingestion.wake()
+                reply(result)
+            })
         case .custom(let handler): handler(context, responder)
         case .upload(_, let handler):
             guard let stream = context.request.bodyStream else {

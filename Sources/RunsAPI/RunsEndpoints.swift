@@ -31,7 +31,7 @@ enum RunsEndpoints {
     static func createRun(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
         let admission = engine.admission()
         engine.database.write({ db -> Outcome in
-            try checkInclude(context)
+            let include = try checkInclude(context)
             let body = try RequestObject(try context.body(), allowed: RunRequests.createFields)
             let settings = try RunRequests.settings(body)
             var additional: [MessageInput] = []
@@ -40,16 +40,17 @@ enum RunsEndpoints {
             }
             let thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
             let assistant = try RunRequests.assistant(settings.assistantID, context: context, db: db)
-            let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
+            var run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                               expirySeconds: engine.settings.expirySeconds)
+            run.includeSearchContent = include
             try engine.checkQueueRoom()
             if let active = try RunRepository(db, project: nil).activeRun(threadID: thread.id) {
                 throw APIError.invalid("Thread \(thread.id) already has an active run \(active.id).")
             }
-            let messages = MessageRepository(db, project: context.project)
-            for input in additional {
-                try messages.insert(MessagesEndpoints.message(from: input, threadID: thread.id, services: context.services))
-            }
+            let messages = additional.map { MessagesEndpoints.message(from: $0, threadID: thread.id, services: context.services) }
+            let repository = MessageRepository(db, project: context.project)
+            for message in messages { try repository.insert(message) }
+            try ToolResourceStores.attach(messages, to: thread, context: context, db: db)
             do {
                 try RunRepository(db, project: context.project).insert(run, project: context.project, lease: admission.lease)
             } catch let error as any StorageConditionError where error.isUniqueViolation {
@@ -73,7 +74,7 @@ enum RunsEndpoints {
             try engine.checkQueueRoom()
             var thread = try ThreadCreation.create(from: threadBody, context: context, db: db)
             if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
-                thread.toolResources = resources
+                thread.toolResources = try ToolResourceStores.resolve(resources, context: context, db: db) ?? .null
                 try ThreadRepository(db, project: context.project).update(thread)
             }
             let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
@@ -111,8 +112,11 @@ enum RunsEndpoints {
             var events: [RunEvent] = []
             let steps = RunStepRepository(db)
             for var step in try steps.all(runID: run.id) where step.type == .toolCalls && step.status == .inProgress {
+                // Calls Runnel ran itself (file_search) keep what they found.
                 for index in step.toolCalls.indices {
-                    step.toolCalls[index].output = outputs.first { $0.id == step.toolCalls[index].id }?.output
+                    if let output = outputs.first(where: { $0.id == step.toolCalls[index].id })?.output {
+                        step.toolCalls[index].output = output
+                    }
                 }
                 step.close(.completed, at: now)
                 try steps.update(step)
@@ -222,19 +226,19 @@ enum RunsEndpoints {
     }
 
     static func listSteps(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
-        try checkInclude(context)
+        let include = try checkInclude(context)
         let query = try context.listQuery()
         let run = try existingRun(context, db)
         let page = try RunStepRepository(db).list(runID: run.id, query)
-        return Wire.list(page, \.wire, id: \.id)
+        return Wire.list(page, { $0.wire(includeSearchContent: include) }, id: \.id)
     }
 
     static func retrieveStep(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
-        try checkInclude(context)
+        let include = try checkInclude(context)
         let run = try existingRun(context, db)
         let id = context.parameter("step_id")
         guard let step = try RunStepRepository(db).find(id, runID: run.id) else { throw APIError.notFound("run step", id) }
-        return step.wire
+        return step.wire(includeSearchContent: include)
     }
 
     /// The run in its thread, in the caller's project; a missing thread is reported as such.
@@ -249,12 +253,15 @@ enum RunsEndpoints {
     }
 
     /// `include[]` takes one documented value (file search results, which Runnel never has).
-    static func checkInclude(_ context: APIContext) throws(APIError) {
+    /// `include[]`: the one value there is asks for file_search results' text. Returns whether it was given.
+    @discardableResult
+    static func checkInclude(_ context: APIContext) throws(APIError) -> Bool {
         let allowed = "step_details.tool_calls[*].file_search.results[*].content"
-        for (index, item) in context.request.queryItems.filter({ $0.name == "include[]" || $0.name == "include" }).enumerated()
-        where item.value != allowed {
+        let items = context.request.queryItems.filter { $0.name == "include[]" || $0.name == "include" }
+        for (index, item) in items.enumerated() where item.value != allowed {
             throw APIError.invalid("Invalid value: '\(item.value)'. Supported values are: '\(allowed)'.",
                                    param: "include[\(index)]", code: "invalid_value")
         }
+        return !items.isEmpty
     }
 }

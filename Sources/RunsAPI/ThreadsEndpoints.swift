@@ -26,7 +26,7 @@ enum ThreadsEndpoints: EndpointGroup {
         let body = try RequestObject(try context.body(), allowed: ["tool_resources", "metadata"])
         var thread = try ThreadCreation.existing(context.parameter("thread_id"), context: context, db: db)
         if let resources = try Validate.toolResources(body.field("tool_resources"), allowVectorStores: false) {
-            thread.toolResources = resources
+            thread.toolResources = try ToolResourceStores.resolve(resources, context: context, db: db) ?? .null
         }
         if let metadata = try Validate.metadata(body.field("metadata")) { thread.metadata = metadata }
         try ThreadRepository(db, project: context.project).update(thread)
@@ -55,13 +55,16 @@ enum ThreadCreation {
                                                    allowVectorStores: true) ?? .null
         let metadata = try Validate.metadata(body.field("metadata"), param: body.param("metadata")) ?? [:]
         let (id, createdAt) = context.services.ids.make(.thread)
-        let thread = ChatThread(id: id, createdAt: createdAt, toolResources: resources, metadata: metadata)
+        let thread = ChatThread(id: id, createdAt: createdAt, metadata: metadata)
         try ThreadRepository(db, project: context.project).insert(thread)
-        let messages = MessageRepository(db, project: context.project)
-        for input in inputs {
-            try messages.insert(MessagesEndpoints.message(from: input, threadID: id, services: context.services))
-        }
-        return thread
+        var stored = thread
+        stored.toolResources = try ToolResourceStores.resolve(resources, context: context, db: db) ?? .null
+        try ThreadRepository(db, project: context.project).update(stored)
+        let messages = inputs.map { MessagesEndpoints.message(from: $0, threadID: id, services: context.services) }
+        let repository = MessageRepository(db, project: context.project)
+        for message in messages { try repository.insert(message) }
+        try ToolResourceStores.attach(messages, to: stored, context: context, db: db)
+        return try existing(id, context: context, db: db)
     }
 
     static func existing(_ id: String, context: APIContext, db: any SQLSession) throws -> ChatThread {

@@ -47,8 +47,8 @@ public struct MessageInput: Sendable {
         }
     }
 
-    public static func textPart(_ text: String) -> JSONValue {
-        ["type": "text", "text": ["value": .string(text), "annotations": []]]
+    public static func textPart(_ text: String, annotations: [JSONValue] = []) -> JSONValue {
+        ["type": "text", "text": ["value": .string(text), "annotations": .array(annotations)]]
     }
 
     static func contentPart(_ part: JSONValue, param: String) throws(APIError) -> JSONValue {

@@ -108,6 +108,8 @@ public struct Run: Sendable, Equatable {
     /// Bumped by every stored change; updates compare it, so concurrent writers cannot overwrite
     /// each other's transition.
     public var version: Int
+    /// Whether streamed `file_search` steps carry their results' text (`include[]` on create).
+    public var includeSearchContent = false
 
     public init(
         id: String, createdAt: Int, threadID: String, assistantID: String, status: RunStatus = .queued,
@@ -152,18 +154,48 @@ public enum StepStatus: String, Sendable, CaseIterable {
     case expired
 }
 
-/// A function call inside a `tool_calls` step, with its output once submitted.
+/// A call inside a `tool_calls` step: a function call with its output once submitted, or a
+/// `file_search` Runnel executed itself (its results kept in `fileSearch`, what the model was
+/// handed in `output`).
 public struct StepToolCall: Sendable, Equatable {
     public var id: String
     public var name: String
     public var arguments: String
     public var output: String?
+    public var fileSearch: FileSearchCall?
 
-    public init(id: String, name: String, arguments: String, output: String? = nil) {
+    public init(id: String, name: String, arguments: String, output: String? = nil, fileSearch: FileSearchCall? = nil) {
         self.id = id
         self.name = name
         self.arguments = arguments
         self.output = output
+        self.fileSearch = fileSearch
+    }
+}
+
+/// What a `file_search` call found.
+public struct FileSearchCall: Sendable, Equatable {
+    /// `{"ranker", "score_threshold"}` as the search ran.
+    public var rankingOptions: JSONValue
+    public var results: [FileSearchHit]
+
+    public init(rankingOptions: JSONValue, results: [FileSearchHit]) {
+        self.rankingOptions = rankingOptions
+        self.results = results
+    }
+}
+
+public struct FileSearchHit: Sendable, Equatable {
+    public var fileID: String
+    public var fileName: String
+    public var score: Double
+    public var text: String
+
+    public init(fileID: String, fileName: String, score: Double, text: String) {
+        self.fileID = fileID
+        self.fileName = fileName
+        self.score = score
+        self.text = text
     }
 }
 

@@ -26,6 +26,10 @@ extension Validate {
                 tools.append(item)
             }
         }
+        if names.contains("file_search"), tools.contains(where: { $0["type"]?.stringValue == "file_search" }) {
+            throw .invalid("Invalid '\(param)': a function may not be named 'file_search' next to the file_search tool.",
+                           param: param, code: "invalid_value")
+        }
         return tools
     }
 

@@ -8,7 +8,10 @@ enum ModelRequestBuilder {
     /// - Parameter promptBudget: tokens the prompt may still use (`max_prompt_tokens` less what
     ///   earlier calls of the run used); `auto` truncation drops the oldest messages to fit it.
     /// - Returns: nil when not even the newest message fits the budget.
-    static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?) -> ModelRequest? {
+    /// - Parameter searchRounds: searches already made in this turn; a forced `file_search` is
+    ///   forced once, and after `FileSearchTool.maxRounds` the tool is no longer offered.
+    static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?,
+                      searchRounds: Int = 0) -> ModelRequest? {
         var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0)) }
         if run.truncationStrategy["type"]?.stringValue == "last_messages", case .integer(let last)? = run.truncationStrategy["last_messages"] {
             threadMessages = Array(threadMessages.suffix(last))
@@ -42,12 +45,19 @@ enum ModelRequestBuilder {
             if total > promptBudget { return nil }
         }
         let chatMessages = system + turns.indices.filter { kept[$0] }.flatMap { turns[$0].chat }
-        let functions = run.tools.compactMap { tool -> JSONValue? in
+        var functions = run.tools.compactMap { tool -> JSONValue? in
             guard tool["type"]?.stringValue == "function", let function = tool["function"] else { return nil }
             return ["type": "function", "function": function]
         }
+        var toolChoice = chatToolChoice(run.toolChoice)
+        if FileSearchTool.isOffered(in: run), searchRounds < FileSearchTool.maxRounds {
+            functions.append(FileSearchTool.definition)
+        }
+        if run.toolChoice["type"]?.stringValue == "file_search" {
+            toolChoice = searchRounds == 0 ? ["type": "function", "function": ["name": .string(FileSearchTool.name)]] : nil
+        }
         return ModelRequest(
-            model: run.model, messages: chatMessages, tools: functions, toolChoice: chatToolChoice(run.toolChoice),
+            model: run.model, messages: chatMessages, tools: functions, toolChoice: toolChoice,
             parallelToolCalls: run.parallelToolCalls, temperature: run.temperature, topP: run.topP,
             responseFormat: chatResponseFormat(run.responseFormat), maxCompletionTokens: completionBudget)
     }

@@ -92,32 +92,75 @@ struct RunExecutor {
 
     private func generate(_ run: Run, project: String) async throws {
         let runID = runID
-        let (messages, steps) = try await database.reading { db in
-            (try MessageRepository(db, project: project).all(threadID: run.threadID), try RunStepRepository(db).all(runID: runID))
-        }
-        let used = run.usage ?? Usage()
-        let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
-        let completionBudget = run.maxCompletionTokens.map { $0 - used.completionTokens }
-        if let completionBudget, completionBudget <= 0 {
-            return await settle(.incomplete(reason: "max_completion_tokens", usage: used), recorder: nil)
-        }
-        guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps,
-                                                      promptBudget: promptBudget, completionBudget: completionBudget) else {
-            return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
-        }
+        let searchable = FileSearchTool.isOffered(in: run)
+        if searchable { await waitForIngestion(run, project: project) }
+        var used = run.usage ?? Usage()
+        // Each round is one model call; a round whose calls were all file_search goes on to the next.
+        for round in 0... {
+            let (messages, steps) = try await database.reading { db in
+                (try MessageRepository(db, project: project).all(threadID: run.threadID), try RunStepRepository(db).all(runID: runID))
+            }
+            let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
+            let completionBudget = run.maxCompletionTokens.map { $0 - used.completionTokens }
+            if let completionBudget, completionBudget <= 0 {
+                return await settle(.incomplete(reason: "max_completion_tokens", usage: used), recorder: nil)
+            }
+            guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps, promptBudget: promptBudget,
+                                                          completionBudget: completionBudget, searchRounds: round) else {
+                return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
+            }
 
-        let recorder = TurnRecorder(run: run, project: project, engine: engine, relayEverything: control.relayEverything)
-        let backend = engine.backend
-        // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
-        // queues between them, so a slow recorder slows the model's stream instead of filling memory.
-        let call = Task<ModelOutcome, any Error> {
-            try await backend.generate(request) { try await recorder.record($0) }
+            let recorder = TurnRecorder(run: run, project: project, engine: engine, relayEverything: control.relayEverything,
+                                        searchable: searchable && round < FileSearchTool.maxRounds,
+                                        citations: FileSearchTool.citations(steps))
+            let backend = engine.backend
+            // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
+            // queues between them, so a slow recorder slows the model's stream instead of filling memory.
+            let call = Task<ModelOutcome, any Error> {
+                try await backend.generate(request) { try await recorder.record($0) }
+            }
+            control.attach(call)
+            let result = await call.result
+            if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
+            if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
+            if case .success(let outcome) = result, control.reason == nil, outcome.finishReason != .length,
+               !recorder.searchCalls.isEmpty {
+                try await search(recorder.searchCalls, run: run, project: project, steps: steps, recorder: recorder)
+                if recorder.functionCalls.isEmpty {
+                    try await recorder.completeSearchStep(usage: outcome.usage)
+                    used = used + outcome.usage
+                    if control.reason == nil { continue }
+                }
+            }
+            return await settle(command(for: result, run: run, request: request, used: used, recorder: recorder), recorder: recorder)
         }
-        control.attach(call)
-        let result = await call.result
-        if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
-        if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
-        await settle(command(for: result, run: run, request: request, used: used, recorder: recorder), recorder: recorder)
+    }
+
+    /// Executes the model's file_search calls against the run's stores.
+    private func search(_ calls: [StepToolCall], run: Run, project: String, steps: [RunStep], recorder: TurnRecorder) async throws {
+        let earlier = steps.reduce(0) { $0 + $1.toolCalls.filter { $0.fileSearch != nil }.count }
+        let now = now
+        let executed = try await database.writing { db in
+            try calls.enumerated().map { offset, call in
+                try FileSearchTool.execute(call, run: run, project: project, ordinal: earlier + offset, db: db, now: now)
+            }
+        }
+        recorder.recordSearches(executed)
+    }
+
+    /// A run starts searching once its stores' files are indexed (as OpenAI's runs did), or
+    /// after a minute, or when it is cancelled meanwhile.
+    private func waitForIngestion(_ run: Run, project: String) async {
+        let deadline = engine.clock.milliseconds + 60_000
+        while control.reason == nil, engine.clock.milliseconds < deadline {
+            let waiting = (try? await database.reading { db in
+                try FileSearchTool.stores(run: run, project: project, db: db).contains {
+                    try VectorStoreRepository(db, project: project).usage($0).counts.inProgress > 0
+                }
+            }) ?? false
+            guard waiting else { return }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
     }
 
     /// What the model call's result means for the run.
@@ -151,7 +194,7 @@ struct RunExecutor {
                 return .incomplete(reason: "max_prompt_tokens", usage: total)
             }
             if outcome.finishReason == .length { return .incomplete(reason: "max_completion_tokens", usage: total) }
-            let calls = recorder.toolCalls
+            let calls = recorder.functionCalls
             if !calls.isEmpty {
                 return .requireAction(calls.map { ToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) }, usage: total)
             }

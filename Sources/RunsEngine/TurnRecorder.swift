@@ -35,12 +35,53 @@ final class TurnRecorder: @unchecked Sendable {
     var callUsage: Usage?
 
     private let relayEverything: Bool
+    /// Calls of `file_search` are Runnel's own: they stream as file_search calls, without arguments.
+    private let searchable: Bool
+    /// Marker number → file id of the run's searches, for the answer's citations.
+    private let citations: [String: String]
 
-    init(run: Run, project: String, engine: RunEngine, relayEverything: Bool) {
+    init(run: Run, project: String, engine: RunEngine, relayEverything: Bool, searchable: Bool = false,
+         citations: [String: String] = [:]) {
         self.run = run
         self.project = project
         self.engine = engine
         self.relayEverything = relayEverything
+        self.searchable = searchable
+        self.citations = citations
+    }
+
+    /// The calls the model made of `file_search`, which Runnel executes.
+    var searchCalls: [StepToolCall] { searchable ? toolCalls.filter { $0.name == FileSearchTool.name } : [] }
+
+    /// The calls the client must answer.
+    var functionCalls: [StepToolCall] { searchable ? toolCalls.filter { $0.name != FileSearchTool.name } : toolCalls }
+
+    /// Puts the executed searches in place of the calls the model made.
+    func recordSearches(_ executed: [StepToolCall]) {
+        for call in executed {
+            if let index = toolCalls.firstIndex(where: { $0.id == call.id }) { toolCalls[index] = call }
+        }
+    }
+
+    /// The tool step, completed with what the searches found, as the turn goes on to another call.
+    func completeSearchStep(usage: Usage) async throws {
+        guard var step = toolStep else { return }
+        step.toolCalls = toolCalls
+        step.usage = usage
+        step.close(.completed, at: engine.clock.nowSeconds())
+        let (stored, runID, node) = (step, run.id, engine.node)
+        let held = try await engine.database.writing { db -> Bool in
+            guard let (run, _) = try RunRepository(db, project: nil).findHeld(runID, by: node), !run.status.isTerminal else { return false }
+            try RunStepRepository(db).update(stored)
+            return true
+        }
+        guard held else { return }
+        toolStep = step
+        publish([RunEvent(.step(step.status), step.wire(includeSearchContent: run.includeSearchContent))])
+    }
+
+    private var textPart: JSONValue {
+        MessageInput.textPart(text, annotations: FileSearchTool.annotations(text, citations: citations))
     }
 
     private func publish(_ events: [RunEvent]) {
@@ -63,6 +104,7 @@ final class TurnRecorder: @unchecked Sendable {
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
+                if searchable, toolCalls[index].name == FileSearchTool.name { return }
                 publish([RunEvent(.stepDelta,
                                                  DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
@@ -70,7 +112,11 @@ final class TurnRecorder: @unchecked Sendable {
                 callIndexes[upstreamIndex] = index
                 let call = StepToolCall(id: id ?? engine.ids.id(.call), name: name ?? "", arguments: arguments)
                 toolCalls.append(call)
-                publish([RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
+                if searchable, call.name == FileSearchTool.name {
+                    publish([RunEvent(.stepDelta, DeltaWire.fileSearchStart(stepID: stepID, index: index, callID: call.id))])
+                } else {
+                    publish([RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
+                }
             }
         }
     }
@@ -133,7 +179,7 @@ final class TurnRecorder: @unchecked Sendable {
     private func closeMessageBeforeTools() async throws -> [RunEvent] {
         guard var message, var step = messageStep else { return [] }
         let now = engine.clock.nowSeconds()
-        message.content = [MessageInput.textPart(text)]
+        message.content = [textPart]
         message.status = .completed
         message.completedAt = now
         step.close(.completed, at: now)
@@ -149,13 +195,13 @@ final class TurnRecorder: @unchecked Sendable {
 
     /// What the run's ending must store besides the run: the message text and the tool calls.
     func pendingWrites() -> PendingTurnWrites {
-        PendingTurnWrites(message: message, text: text, toolStep: toolStep, toolCalls: toolCalls, callUsage: callUsage)
+        PendingTurnWrites(message: message, content: textPart, toolStep: toolStep, toolCalls: toolCalls, callUsage: callUsage)
     }
 }
 
 struct PendingTurnWrites: Sendable {
     let message: Message?
-    let text: String
+    let content: JSONValue
     let toolStep: RunStep?
     let toolCalls: [StepToolCall]
     let callUsage: Usage?
@@ -163,7 +209,7 @@ struct PendingTurnWrites: Sendable {
     /// Runs inside the ending's transaction, before the run's own change.
     func store(db: any SQLSession, project: String) throws {
         if var message {
-            message.content = [MessageInput.textPart(text)]
+            message.content = [content]
             try MessageRepository(db, project: project).update(message)
         }
         if var toolStep {

@@ -15,7 +15,7 @@ public struct RunRepository {
         id, created_at, thread_id, assistant_id, status, required_action, last_error, expires_at, started_at,
         cancelled_at, failed_at, completed_at, incomplete_details, model, instructions, tools, metadata, usage,
         temperature, top_p, max_prompt_tokens, max_completion_tokens, truncation_strategy, tool_choice,
-        parallel_tool_calls, response_format, reasoning_effort, version, project
+        parallel_tool_calls, response_format, reasoning_effort, version, project, include_search_content
         """
 
     private var projectFilter: String { project == nil ? "" : " AND project = ?" }
@@ -24,8 +24,9 @@ public struct RunRepository {
     /// - Parameter lease: the node that will execute the run and until when, when it has a slot.
     public func insert(_ run: Run, project: String, lease: RunLease? = nil) throws {
         try connection.run(
-            "INSERT INTO runs (\(Self.columns), lease_owner, lease_expires_at) VALUES (\(Array(repeating: "?", count: 31).joined(separator: ", ")))",
-            Self.values(run) + [project.sqlite, lease?.owner.sqlite ?? .null, lease?.expiresAt.sqlite ?? .null])
+            "INSERT INTO runs (\(Self.columns), lease_owner, lease_expires_at) VALUES (\(Array(repeating: "?", count: 32).joined(separator: ", ")))",
+            Self.values(run) + [project.sqlite, (run.includeSearchContent ? 1 : 0).sqlite, lease?.owner.sqlite ?? .null,
+                                lease?.expiresAt.sqlite ?? .null])
     }
 
     /// Stores `run` only if nobody changed it since `expectedVersion` was read. A run that
@@ -121,6 +122,7 @@ public struct RunRepository {
         run.incompleteReason = try row.optionalString("incomplete_details")
         run.usage = try Usage(stored: row.json("usage"))
         run.version = try row.int("version")
+        run.includeSearchContent = try row.int("include_search_content") != 0
         return run
     }
 

@@ -67,7 +67,7 @@ public struct RunStepRepository {
             toolCalls: (details["tool_calls"]?.arrayValue ?? []).compactMap { item in
                 guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else { return nil }
                 return StepToolCall(id: id, name: name, arguments: item["arguments"]?.stringValue ?? "",
-                                    output: item["output"]?.stringValue)
+                                    output: item["output"]?.stringValue, fileSearch: item["file_search"].flatMap(FileSearchCall.init(stored:)))
             })
         step.status = try row.enumeration("status", as: StepStatus.self)
         step.lastError = try RunError(stored: row.json("last_error"))
@@ -87,8 +87,30 @@ extension RunStep {
         case .messageCreation: ["message_id": JSONValue(messageID)]
         case .toolCalls:
             ["tool_calls": .array(toolCalls.map {
-                ["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments), "output": JSONValue($0.output)]
+                ["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments), "output": JSONValue($0.output),
+                 "file_search": $0.fileSearch?.stored ?? .null]
             })]
         }
+    }
+}
+
+extension FileSearchCall {
+    var stored: JSONValue {
+        ["ranking_options": rankingOptions, "results": .array(results.map {
+            ["file_id": .string($0.fileID), "file_name": .string($0.fileName), "score": .number($0.score), "text": .string($0.text)]
+        })]
+    }
+
+    init?(stored: JSONValue) {
+        guard case .object = stored, let results = stored["results"]?.arrayValue else { return nil }
+        self.init(rankingOptions: stored["ranking_options"] ?? .null, results: results.compactMap { item in
+            guard let fileID = item["file_id"]?.stringValue, let fileName = item["file_name"]?.stringValue else { return nil }
+            let score: Double = switch item["score"] {
+            case .number(let value)?: value
+            case .integer(let value)?: Double(value)
+            default: 0
+            }
+            return FileSearchHit(fileID: fileID, fileName: fileName, score: score, text: item["text"]?.stringValue ?? "")
+        })
     }
 }

@@ -55,10 +55,13 @@ extension Usage {
 }
 
 extension RunStep {
-    public var wire: JSONValue {
+    public var wire: JSONValue { wire(includeSearchContent: false) }
+
+    /// - Parameter includeSearchContent: `file_search` results carry their text (`include[]`).
+    public func wire(includeSearchContent: Bool) -> JSONValue {
         let details: JSONValue = switch type {
         case .messageCreation: ["type": "message_creation", "message_creation": ["message_id": JSONValue(messageID)]]
-        case .toolCalls: ["type": "tool_calls", "tool_calls": .array(toolCalls.map(\.wire))]
+        case .toolCalls: ["type": "tool_calls", "tool_calls": .array(toolCalls.map { $0.wire(includeSearchContent: includeSearchContent) })]
         }
         return [
             "id": .string(id),
@@ -82,9 +85,20 @@ extension RunStep {
 }
 
 extension StepToolCall {
-    public var wire: JSONValue {
-        ["id": .string(id), "type": "function",
-         "function": ["name": .string(name), "arguments": .string(arguments), "output": JSONValue(output)]]
+    public func wire(includeSearchContent: Bool) -> JSONValue {
+        guard let fileSearch else {
+            return ["id": .string(id), "type": "function",
+                    "function": ["name": .string(name), "arguments": .string(arguments), "output": JSONValue(output)]]
+        }
+        return ["id": .string(id), "type": "file_search", "file_search": [
+            "ranking_options": fileSearch.rankingOptions,
+            "results": .array(fileSearch.results.map { hit in
+                var result: [(String, JSONValue)] = [("file_id", .string(hit.fileID)), ("file_name", .string(hit.fileName)),
+                                                     ("score", .number(hit.score))]
+                if includeSearchContent { result.append(("content", [["type": "text", "text": .string(hit.text)]])) }
+                return .object(result)
+            }),
+        ]]
     }
 }
 
@@ -100,6 +114,11 @@ public enum DeltaWire {
     public static func toolCallStart(stepID: String, index: Int, call: StepToolCall) -> JSONValue {
         stepDelta(stepID, ["index": .integer(index), "id": .string(call.id), "type": "function",
                            "function": ["name": .string(call.name), "arguments": .string(call.arguments), "output": nil]])
+    }
+
+    /// A file_search call as it starts: its results come with the step's completion.
+    public static func fileSearchStart(stepID: String, index: Int, callID: String) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "id": .string(callID), "type": "file_search", "file_search": [:]])
     }
 
     public static func toolCallArguments(stepID: String, index: Int, fragment: String) -> JSONValue {

@@ -58,6 +58,7 @@ enum ServeCommand {
                                             engineSettings: engineSettings, log: log, node: node, bus: bus, retrieval: retrieval)
         do {
             try application.engine.start()
+            try application.ingestion.start()
         } catch {
             fail("cannot recover unfinished runs: \(error)")
         }
@@ -83,6 +84,7 @@ enum ServeCommand {
             log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
             let deadline = Date().addingTimeInterval(limits.shutdownGracePeriod)
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
+            application.ingestion.stop()
             application.engine.stop(timeout: max(0, deadline.timeIntervalSinceNow))
             database.close()
             log.info("stopped")

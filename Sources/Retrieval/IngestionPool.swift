@@ -1,0 +1,142 @@
+import Foundation
+import RunsDomain
+import RunsStorage
+import Synchronization
+
+/// Turns vector store files into indexed chunks in the background: a bounded number of workers
+/// claim waiting files from the database (so several nodes share the work, and a file whose node
+/// died is taken up again), extract their text, chunk it and store the chunks in batches.
+public final class IngestionPool: Sendable {
+    /// Chunks stored per transaction.
+    static let batchSize = 256
+    static let leaseMilliseconds = 15_000
+    static let heartbeatSeconds = 5.0
+    /// Claims of one file (each a node that stopped mid-way) before it fails.
+    static let maxAttempts = 3
+
+    let database: any Store
+    let node: String
+    let clock: any Clock
+    let workers: Int
+    let pdfTimeoutSeconds: Double
+    let log: @Sendable (String) -> Void
+    /// Lets other parts (a held poll) know a file's status changed on this node.
+    let onChange: @Sendable () -> Void
+    private let wakeups = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    public init(database: any Store, node: String, clock: any Clock, workers: Int, pdfTimeoutSeconds: Double,
+                log: @escaping @Sendable (String) -> Void, onChange: @escaping @Sendable () -> Void = {}) {
+        self.database = database
+        self.node = node
+        self.clock = clock
+        self.workers = max(1, workers)
+        self.pdfTimeoutSeconds = pdfTimeoutSeconds
+        self.log = log
+        self.onChange = onChange
+    }
+
+    /// Starts the workers. A lone process (SQLite) first frees every lease: whoever held them is gone.
+    public func start() throws {
+        if database.dialect == .sqlite { try database.writeNow { try IngestionQueue.releaseAll($0) } }
+        let started = (0..<workers).map { _ in Task { [self] in await work() } }
+        tasks.withLock { $0 = started }
+    }
+
+    public func stop() {
+        stopped.store(true, ordering: .releasing)
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+    }
+
+    /// New work was queued here: idle workers look for it now rather than at their next poll.
+    public func wake() {
+        wakeups.add(1, ordering: .releasing)
+    }
+
+    private var isStopped: Bool { stopped.load(ordering: .acquiring) }
+
+    private func work() async {
+        while !isStopped {
+            let seen = wakeups.load(ordering: .acquiring)
+            do {
+                let now = clock.nowMilliseconds()
+                let node = node
+                if let claim = try await database.writing({ db in
+                    try IngestionQueue.claim(db, node: node, nowMilliseconds: Int(now), leaseMilliseconds: Self.leaseMilliseconds,
+                                             maxAttempts: Self.maxAttempts)
+                }) {
+                    await ingest(claim)
+                    continue
+                }
+            } catch {
+                log("ingestion: could not claim a file: \(error)")
+            }
+            // Idle: another node's work is found by polling once a second, this node's at once.
+            for _ in 0..<20 where !isStopped && wakeups.load(ordering: .acquiring) == seen {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+    }
+
+    private func ingest(_ claim: IngestionClaim) async {
+        let lost = LeaseFlag()
+        let heartbeat = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(Self.heartbeatSeconds * 1e9))
+                if Task.isCancelled { return }
+                if !(await renew(claim)) {
+                    lost.mark()
+                    return
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+        let outcome: (VectorStoreFileStatus, Int, JSONValue?)
+        do {
+            let usage = try await FileIngestion(pool: self, claim: claim, lost: lost).run()
+            outcome = (.completed, usage, nil)
+        } catch let failure as IngestionFailure {
+            outcome = (.failed, 0, ["code": .string(failure.code), "message": .string(failure.message)])
+        } catch is LeaseLost {
+            return
+        } catch {
+            log("ingestion of \(claim.file) in \(claim.store) failed: \(error)")
+            outcome = (.failed, 0, ["code": "server_error", "message": "The server had an error while indexing this file."])
+        }
+        let node = node
+        do {
+            try await database.writing { db in
+                if outcome.0 != .completed { try ChunkRepository(db).delete(store: claim.store, file: claim.file) }
+                try IngestionQueue.finish(db, store: claim.store, file: claim.file, node: node, status: outcome.0,
+                                          usageBytes: outcome.1, error: outcome.2)
+            }
+            onChange()
+        } catch {
+            // The lease runs out and the file is taken up again.
+            log("ingestion of \(claim.file) in \(claim.store): could not store its ending: \(error)")
+        }
+    }
+
+    func renew(_ claim: IngestionClaim) async -> Bool {
+        let (node, until) = (node, Int(clock.nowMilliseconds()) + Self.leaseMilliseconds)
+        return (try? await database.writing { db in try IngestionQueue.renew(db, claim, node: node, until: until) }) ?? true
+    }
+}
+
+/// Why a file could not be indexed, as its `last_error`.
+struct IngestionFailure: Error {
+    var code: String
+    var message: String
+}
+
+/// The file was deleted, cancelled or taken over while this node indexed it.
+struct LeaseLost: Error {}
+
+/// Set by the heartbeat when the claim is gone, read by the worker between pieces.
+final class LeaseFlag: Sendable {
+    private let lost = Atomic<Bool>(false)
+
+    func mark() { lost.store(true, ordering: .releasing) }
+    var isLost: Bool { lost.load(ordering: .acquiring) }
+}
