@@ -32,7 +32,7 @@ public struct SearchResult: Sendable, Equatable {
 /// so `score_threshold` does too.
 public enum FileSearch {
     /// The most words of a query searched for.
-    static let maxTerms = 64
+    public static let maxTerms = 64
 
     /// The words of a query as the indexes split text: runs of letters and digits, lowercased.
     public static func terms(_ query: String, limit: Int = maxTerms) -> [String] {
