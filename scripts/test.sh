@@ -22,7 +22,7 @@ finish() {
 }
 trap finish EXIT
 
-scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nginx
+scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nginx poppler-utils
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
 
 stage "PostgreSQL for the tests (initdb in a temporary folder, a free port)"

@@ -7,6 +7,8 @@ import RunsDomain
 ///   arguments instead (several lines: parallel calls; `{}` when no JSON is given).
 /// - `tool_choice` `required` calls the first function tool with `{}`; a named function calls
 ///   that one; `none` always answers with text.
+/// - A forced call of `file_search` (the tool Runnel runs itself) searches for the last user
+///   message's text.
 /// - After tool outputs it answers with the outputs, one per line.
 /// - Tokens: one per whitespace-separated word, in the prompt and in the answer; an answer
 ///   longer than `max_completion_tokens` stops there with finish reason `length`.
@@ -91,7 +93,9 @@ public struct EchoBackend: ModelBackend {
         }
         if calls.isEmpty {
             if case .object = request.toolChoice, let named = request.toolChoice?["function"]?["name"]?.stringValue {
-                calls = [ToolCall(id: Self.callID(), name: named, arguments: "{}")]
+                let arguments = named == "file_search"
+                    ? (["query": .string(lastUserText(request) ?? "")] as JSONValue).jsonText : "{}"
+                calls = [ToolCall(id: Self.callID(), name: named, arguments: arguments)]
             } else if request.toolChoice == "required", let first = functions.first {
                 calls = [ToolCall(id: Self.callID(), name: first, arguments: "{}")]
             }

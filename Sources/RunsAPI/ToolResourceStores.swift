@@ -26,8 +26,26 @@ enum ToolResourceStores {
         return replacing(resources, storeIDs: ids)
     }
 
-    /// Adds the files that `messages` attach for `file_search` to the thread's store.
+    /// Checks the files new messages name (images must be uploaded images, attachments must
+    /// exist) and adds those attached for `file_search` to the thread's store.
     static func attach(_ messages: [Message], to thread: ChatThread, context: APIContext, db: any SQLSession) throws {
+        let repository = FileRepository(db, project: context.project)
+        for message in messages {
+            for part in message.content where part["type"]?.stringValue == "image_file" {
+                let id = part["image_file"]?["file_id"]?.stringValue ?? ""
+                guard let file = try repository.find(id) else { throw APIError.notFound("file", String(id.prefix(100))) }
+                guard StoredFile.imagePurposes.contains(file.purpose), ContentTypes.of(filename: file.filename).hasPrefix("image/") else {
+                    throw APIError.invalid("File \(id) cannot be shown as an image: upload a PNG, JPEG, GIF or WebP file with purpose 'vision' or 'assistants'.",
+                                           param: "content", code: "invalid_value")
+                }
+            }
+            for attachment in message.attachments.arrayValue ?? [] {
+                let id = attachment["file_id"]?.stringValue ?? ""
+                guard Validate.isIdentifier(id), try repository.find(id) != nil else {
+                    throw APIError.notFound("file", String(id.prefix(100)))
+                }
+            }
+        }
         let files = messages.flatMap { message in
             (message.attachments.arrayValue ?? []).filter { attachment in
                 (attachment["tools"]?.arrayValue ?? []).contains { $0["type"]?.stringValue == "file_search" }

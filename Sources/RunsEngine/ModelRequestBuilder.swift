@@ -11,8 +11,8 @@ enum ModelRequestBuilder {
     /// - Parameter searchRounds: searches already made in this turn; a forced `file_search` is
     ///   forced once, and after `FileSearchTool.maxRounds` the tool is no longer offered.
     static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?,
-                      searchRounds: Int = 0) -> ModelRequest? {
-        var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0)) }
+                      searchRounds: Int = 0, images: [String: String] = [:]) -> ModelRequest? {
+        var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0, images: images)) }
         if run.truncationStrategy["type"]?.stringValue == "last_messages", case .integer(let last)? = run.truncationStrategy["last_messages"] {
             threadMessages = Array(threadMessages.suffix(last))
         }
@@ -68,7 +68,8 @@ enum ModelRequestBuilder {
         return String(id[id.index(after: underscore)...])
     }
 
-    static func chat(_ message: Message) -> JSONValue {
+    /// - Parameter images: `image_file` ids → data URLs of the images that can be sent.
+    static func chat(_ message: Message, images: [String: String] = [:]) -> JSONValue {
         var parts: [JSONValue] = []
         var onlyText = true
         for part in message.content {
@@ -79,8 +80,14 @@ enum ModelRequestBuilder {
                 onlyText = false
                 parts.append(["type": "image_url", "image_url": part["image_url"] ?? [:]])
             case "image_file":
-                // Chat servers cannot fetch stored files; say so rather than drop the part silently.
-                parts.append(["type": "text", "text": .string("[image file \(part["image_file"]?["file_id"]?.stringValue ?? "?") is not available to this model]")])
+                let id = part["image_file"]?["file_id"]?.stringValue ?? "?"
+                if let url = images[id] {
+                    onlyText = false
+                    parts.append(["type": "image_url", "image_url": ["url": .string(url), "detail": part["image_file"]?["detail"] ?? "auto"]])
+                } else {
+                    // Deleted, not an image, or too large to send: say so rather than drop the part silently.
+                    parts.append(["type": "text", "text": .string("[image file \(id) is not available to this model]")])
+                }
             default:
                 break
             }

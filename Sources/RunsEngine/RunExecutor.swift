@@ -97,8 +97,9 @@ struct RunExecutor {
         var used = run.usage ?? Usage()
         // Each round is one model call; a round whose calls were all file_search goes on to the next.
         for round in 0... {
-            let (messages, steps) = try await database.reading { db in
-                (try MessageRepository(db, project: project).all(threadID: run.threadID), try RunStepRepository(db).all(runID: runID))
+            let (messages, steps, images) = try await database.reading { db in
+                let messages = try MessageRepository(db, project: project).all(threadID: run.threadID)
+                return (messages, try RunStepRepository(db).all(runID: runID), try ImageInputs.load(messages, project: project, db: db))
             }
             let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
             let completionBudget = run.maxCompletionTokens.map { $0 - used.completionTokens }
@@ -106,7 +107,8 @@ struct RunExecutor {
                 return await settle(.incomplete(reason: "max_completion_tokens", usage: used), recorder: nil)
             }
             guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps, promptBudget: promptBudget,
-                                                          completionBudget: completionBudget, searchRounds: round) else {
+                                                          completionBudget: completionBudget, searchRounds: round,
+                                                          images: images) else {
                 return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
             }
 

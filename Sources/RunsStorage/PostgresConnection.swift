@@ -191,29 +191,32 @@ extension PostgresRow {
     /// bytea in text results is `\x` and two hex digits a byte.
     static func bytea(_ value: UnsafeMutablePointer<CChar>?, count: Int, column: String) throws -> [UInt8] {
         guard let value, count >= 2, count % 2 == 0 else { throw CorruptRow(column: column, problem: "is not hex bytea") }
-        return try UnsafeRawBufferPointer(start: value, count: count).withMemoryRebound(to: UInt8.self) { text in
-            guard text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") else {
-                throw CorruptRow(column: column, problem: "is not hex bytea")
-            }
-            var bytes = [UInt8](repeating: 0, count: (count - 2) / 2)
-            for index in bytes.indices {
-                guard let high = HexDigit.value(text[2 + 2 * index]), let low = HexDigit.value(text[3 + 2 * index]) else {
-                    throw CorruptRow(column: column, problem: "is not hex bytea")
-                }
-                bytes[index] = high << 4 | low
-            }
-            return bytes
+        let text = UnsafeRawBufferPointer(start: value, count: count)
+        guard text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") else {
+            throw CorruptRow(column: column, problem: "is not hex bytea")
         }
+        var valid = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: (count - 2) / 2) { buffer, initialized in
+            for index in 0..<buffer.count {
+                let high = HexDigit.table[Int(text[2 + 2 * index])], low = HexDigit.table[Int(text[3 + 2 * index])]
+                valid = valid && high < 16 && low < 16
+                buffer[index] = high << 4 | (low & 15)
+            }
+            initialized = buffer.count
+        }
+        guard valid else { throw CorruptRow(column: column, problem: "is not hex bytea") }
+        return bytes
     }
 }
 
 enum HexDigit {
-    static func value(_ byte: UInt8) -> UInt8? {
+    /// Byte → its hex value, or 255 for a byte that is no hex digit.
+    static let table: [UInt8] = (0..<256).map { byte in
         switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
+        case 48...57: UInt8(byte - 48)
+        case 97...102: UInt8(byte - 87)
+        case 65...70: UInt8(byte - 55)
+        default: 255
         }
     }
 }

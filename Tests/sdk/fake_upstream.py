@@ -39,6 +39,23 @@ def prompt_tokens(messages):
     return total
 
 
+def embeddings(body):
+    """A deterministic stand-in for an embedding model: each word adds 1 to one of 64 dimensions
+    (by a stable hash), normalised, so texts sharing words point the same way."""
+    import hashlib
+    import math
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    data = []
+    for index, text in enumerate(inputs):
+        vector = [0.0] * 64
+        for word in re.findall(r"\w+", text.lower()):
+            vector[hashlib.md5(word.encode()).digest()[0] % 64] += 1.0
+        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+        data.append({"object": "embedding", "index": index, "embedding": [v / norm for v in vector]})
+    return {"object": "list", "model": body["model"], "data": data,
+            "usage": {"prompt_tokens": sum(len(t.split()) for t in inputs), "total_tokens": sum(len(t.split()) for t in inputs)}}
+
+
 def planned_calls(body):
     functions = [t["function"]["name"] for t in body.get("tools", []) if t.get("type") == "function"]
     choice = body.get("tool_choice")
@@ -58,7 +75,10 @@ def planned_calls(body):
             calls.append((name, arguments))
     if not calls:
         if isinstance(choice, dict) and choice.get("function", {}).get("name"):
-            calls = [(choice["function"]["name"], "{}")]
+            name = choice["function"]["name"]
+            # A forced file_search (Runnel's own tool) searches for what the user wrote.
+            query = text_of(last_user["content"] if last_user else "")
+            calls = [(name, json.dumps({"query": query}) if name == "file_search" else "{}")]
         elif choice == "required":
             calls = [(functions[0], "{}")]
     return calls if body.get("parallel_tool_calls", True) else calls[:1]
@@ -116,6 +136,8 @@ class FakeUpstream:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 record = {"path": self.path, "headers": dict(self.headers), "body": body}
                 upstream.requests.append(record)
+                if self.path == "/v1/embeddings":
+                    return self.send_json(200, embeddings(body))
                 match = re.fullmatch(r"(?:/delay/(\d+))?/v1/chat/completions", self.path)
                 if not match:
                     return self.send_json(404, {"error": {"message": f"no route {self.path}"}})

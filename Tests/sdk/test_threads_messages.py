@@ -5,6 +5,8 @@ import pytest
 
 
 def test_thread_with_initial_messages_and_metadata(client):
+    from retrieval_support import png_pixel
+    image = client.files.create(file=("cat.png", png_pixel()), purpose="vision")
     thread = client.beta.threads.create(
         messages=[
             {"role": "user", "content": "What is 2 + 2?", "metadata": {"n": "1"}},
@@ -12,7 +14,7 @@ def test_thread_with_initial_messages_and_metadata(client):
             {"role": "user", "content": [
                 {"type": "text", "text": "And this picture?"},
                 {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
-                {"type": "image_file", "image_file": {"file_id": "file_123"}},
+                {"type": "image_file", "image_file": {"file_id": image.id}},
             ]},
         ],
         metadata={"user": "abc"},
@@ -28,7 +30,7 @@ def test_thread_with_initial_messages_and_metadata(client):
     assert messages.data[1].content[0].text.value == "Four."
     parts = messages.data[2].content
     assert [p.type for p in parts] == ["text", "image_url", "image_file"]
-    assert parts[1].image_url.detail == "low" and parts[2].image_file.file_id == "file_123"
+    assert parts[1].image_url.detail == "low" and parts[2].image_file.file_id == image.id
 
 
 def test_empty_thread_create_sends_empty_object(client):
