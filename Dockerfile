@@ -22,7 +22,7 @@ RUN swift build -c release --static-swift-stdlib --product runnel \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libcurl4 libsqlite3-0 libpq5 libstdc++6 \
+ && apt-get install -y --no-install-recommends ca-certificates libcurl4 libsqlite3-0 libpq5 libstdc++6 poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin runnel \
  && mkdir -p /data \

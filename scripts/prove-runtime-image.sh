@@ -107,6 +107,16 @@ assert run.status == "completed", run.status
 answer = client.beta.threads.messages.list(thread.id, limit=1).data[0].content[0].text.value
 assert answer == "rain, 9C", answer
 print("SDK run with a tool call inside the runtime image: completed, answer", repr(answer))
+# A PDF goes through the image's pdftotext into a vector store and is found by a search.
+sys.path.insert(0, "Tests/sdk")
+from retrieval_support import pdf_with_text
+store = client.vector_stores.create(name="image check")
+pdf = client.files.create(file=("check.pdf", pdf_with_text("Runnel reads PDF files in its image")), purpose="assistants")
+indexed = client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=pdf.id)
+assert indexed.status == "completed", indexed.last_error
+hits = client.vector_stores.search(vector_store_id=store.id, query="PDF image").data
+assert hits and "Runnel reads PDF files" in hits[0].content[0].text, hits
+print("PDF indexed with the image's pdftotext and found by search:", repr(hits[0].content[0].text))
 PY
 
 start_server() {

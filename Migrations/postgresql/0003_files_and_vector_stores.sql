@@ -8,10 +8,13 @@ CREATE TABLE files (
     purpose TEXT NOT NULL,
     bytes BIGINT NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
+    -- `expires_after` on upload (batch files: 30 days); an expired file is swept like a deleted one.
+    expires_at BIGINT,
     -- Seconds since the epoch of the last piece written; a stale upload is swept.
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX files_by_project ON files (project, id);
+CREATE INDEX files_expiring ON files (expires_at) WHERE expires_at IS NOT NULL;
 
 CREATE TABLE file_pieces (
     file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,

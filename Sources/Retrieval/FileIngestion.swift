@@ -1,4 +1,5 @@
 import Foundation
+import ModelBackends
 import RunsDomain
 import RunsStorage
 import Synchronization
@@ -127,10 +128,20 @@ struct ChunkSink {
     private mutating func flush() async throws {
         guard !pending.isEmpty else { return }
         try ingestion.checkClaim()
-        let (chunks, claim, node) = (pending, ingestion.claim, ingestion.pool.node)
+        var chunks = pending
+        if let embeddings = ingestion.pool.embeddings {
+            let vectors: [[Float]]
+            do {
+                vectors = try await embeddings.vectors(chunks.map(\.text))
+            } catch {
+                throw IngestionFailure(code: "server_error", message: "The embedding model could not embed this file: \((error as? BackendError)?.error.message ?? "\(error)")")
+            }
+            for index in chunks.indices { chunks[index].embedding = Embeddings.blob(vectors[index]) }
+        }
+        let (claim, node) = (ingestion.claim, ingestion.pool.node)
         let until = Int(ingestion.pool.clock.nowMilliseconds()) + IngestionPool.leaseMilliseconds
         pending = []
-        let held = try await ingestion.pool.database.writing { db in
+        let held = try await ingestion.pool.database.writing { [chunks] db in
             guard try IngestionQueue.renew(db, claim, node: node, until: until) else { return false }
             try ChunkRepository(db).insert(store: claim.store, file: claim.file, chunks)
             return true

@@ -19,6 +19,8 @@ public final class IngestionPool: Sendable {
     let clock: any Clock
     let workers: Int
     let pdfTimeoutSeconds: Double
+    /// When set, every chunk is stored with its embedding.
+    let embeddings: Embeddings?
     let log: @Sendable (String) -> Void
     /// Lets other parts (a held poll) know a file's status changed on this node.
     let onChange: @Sendable () -> Void
@@ -27,7 +29,8 @@ public final class IngestionPool: Sendable {
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     public init(database: any Store, node: String, clock: any Clock, workers: Int, pdfTimeoutSeconds: Double,
-                log: @escaping @Sendable (String) -> Void, onChange: @escaping @Sendable () -> Void = {}) {
+                embeddings: Embeddings? = nil, log: @escaping @Sendable (String) -> Void, onChange: @escaping @Sendable () -> Void = {}) {
+        self.embeddings = embeddings
         self.database = database
         self.node = node
         self.clock = clock
@@ -37,10 +40,22 @@ public final class IngestionPool: Sendable {
         self.onChange = onChange
     }
 
-    /// Starts the workers. A lone process (SQLite) first frees every lease: whoever held them is gone.
+    /// An upload that stored no piece for this long was abandoned (its client or node is gone).
+    static let staleUploadSeconds = 3600
+    /// How often abandoned uploads and expired files are looked for.
+    static let sweepSeconds = 10.0
+
+    /// Starts the workers. A lone process (SQLite) first frees every lease and drops every
+    /// unfinished upload: whoever held them is gone.
     public func start() throws {
-        if database.dialect == .sqlite { try database.writeNow { try IngestionQueue.releaseAll($0) } }
-        let started = (0..<workers).map { _ in Task { [self] in await work() } }
+        if database.dialect == .sqlite {
+            let now = clock.nowSeconds()
+            try database.writeNow { db in
+                try IngestionQueue.releaseAll(db)
+                _ = try FileRepository.sweepStaleUploads(db, staleBefore: now + 1)
+            }
+        }
+        let started = (0..<workers).map { _ in Task { [self] in await work() } } + [Task { [self] in await sweepUploads() }]
         tasks.withLock { $0 = started }
     }
 
@@ -75,6 +90,20 @@ public final class IngestionPool: Sendable {
             // Idle: another node's work is found by polling once a second, this node's at once.
             for _ in 0..<20 where !isStopped && wakeups.load(ordering: .acquiring) == seen {
                 try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+    }
+
+    private func sweepUploads() async {
+        while !isStopped {
+            try? await Task.sleep(nanoseconds: UInt64(Self.sweepSeconds * 1e9))
+            let now = clock.nowSeconds()
+            let before = now - Self.staleUploadSeconds
+            if let swept = try? await database.writing({ try FileRepository.sweepStaleUploads($0, staleBefore: before) }), swept > 0 {
+                log("removed \(swept) upload(s) abandoned for over an hour")
+            }
+            if let expired = try? await database.writing({ try FileRepository.sweepExpired($0, now: now) }), expired > 0 {
+                log("removed \(expired) expired file(s)")
             }
         }
     }

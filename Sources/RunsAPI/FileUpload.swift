@@ -19,7 +19,8 @@ final class FileUpload: @unchecked Sendable {
     private let maxFileBytes: Int
     private var parser: MultipartParser
     private var part: MultipartPart?
-    private var purpose: [UInt8]?
+    /// The form's other fields, by name.
+    private var fields: [String: [UInt8]] = [:]
     private var file: (id: String, createdAt: Int, filename: String)?
     private var pending: [UInt8] = []
     private var stored = 0
@@ -27,8 +28,10 @@ final class FileUpload: @unchecked Sendable {
     private var multipartFinished = false
     private var done = false
 
-    /// The longest `purpose` value read.
-    static let maxFieldBytes = 256
+    /// The longest value of a field other than `file`.
+    static let maxFieldBytes = 1024
+    /// The fields besides `file`: `expires_after` as JSON, or as the SDKs send it, one field per key.
+    static let fieldNames = ["purpose", "expires_after", "expires_after[anchor]", "expires_after[seconds]"]
 
     private init(context: APIContext, stream: HTTPBodyStream, responder: HTTPResponder, database: any Store, log: Logger,
                  maxFileBytes: Int, boundary: String) {
@@ -86,7 +89,11 @@ final class FileUpload: @unchecked Sendable {
                     guard file == nil else { return fail(APIError.invalid("Only one `file` may be uploaded at a time.", param: "file")) }
                     return beginFile(started, then: events)
                 }
-                if started.name == "purpose" { purpose = [] }
+                guard Self.fieldNames.contains(started.name) else {
+                    return fail(APIError.invalid("Unknown parameter: '\(started.name.prefix(64))'.", param: String(started.name.prefix(64)),
+                                                 code: "unknown_parameter"))
+                }
+                fields[started.name] = []
             case .data(let bytes):
                 switch part?.name {
                 case "file":
@@ -95,10 +102,12 @@ final class FileUpload: @unchecked Sendable {
                         return fail(APIError(.tooLarge, Self.tooLarge(maxFileBytes), param: "file"))
                     }
                     if pending.count >= FileRepository.pieceBytes { return storePiece(then: events) }
-                case "purpose":
-                    purpose?.append(contentsOf: bytes)
-                    if (purpose?.count ?? 0) > Self.maxFieldBytes { return fail(APIError.invalid("Invalid 'purpose'.", param: "purpose")) }
-                default:
+                case let name?:
+                    fields[name, default: []].append(contentsOf: bytes)
+                    if (fields[name]?.count ?? 0) > Self.maxFieldBytes {
+                        return fail(APIError.invalid("Invalid '\(name)': longer than \(Self.maxFieldBytes) bytes.", param: name))
+                    }
+                case nil:
                     break
                 }
             case .partEnded:
@@ -150,7 +159,7 @@ final class FileUpload: @unchecked Sendable {
         guard let file else {
             return fail(APIError.invalid("Missing required parameter: 'file'.", param: "file", code: "missing_required_parameter"))
         }
-        guard let purposeBytes = purpose else {
+        guard let purposeBytes = fields["purpose"] else {
             return fail(APIError.invalid("Missing required parameter: 'purpose'.", param: "purpose", code: "missing_required_parameter"))
         }
         let purposeText = String(decoding: purposeBytes, as: UTF8.self)
@@ -159,9 +168,17 @@ final class FileUpload: @unchecked Sendable {
                 "Invalid value for 'purpose': '\(purposeText.prefix(64))'. Supported values are: \(StoredFile.uploadPurposes.map { "'\($0)'" }.joined(separator: ", ")).",
                 param: "purpose", code: "invalid_value"))
         }
+        let expirySeconds: Int?
+        do {
+            expirySeconds = try expiresAfter() ?? (purposeText == "batch" ? StoredFile.batchExpirySeconds : nil)
+        } catch {
+            return fail(error)
+        }
         let (project, bytes) = (context.project, stored)
+        let expiresAt = expirySeconds.map { file.createdAt + $0 }
         database.write({ db in
-            try FileRepository(db, project: project).complete(fileID: file.id, filename: file.filename, purpose: purposeText, bytes: bytes)
+            try FileRepository(db, project: project).complete(fileID: file.id, filename: file.filename, purpose: purposeText,
+                                                              bytes: bytes, expiresAt: expiresAt)
         }, completion: { [self] result in
             switch result {
             case .success(let stored?): answer(JSONResponse.make(stored.wire))
@@ -169,6 +186,31 @@ final class FileUpload: @unchecked Sendable {
             case .failure(let error): fail(error)
             }
         })
+    }
+
+    /// `expires_after` (`{"anchor": "created_at", "seconds": 3600…2592000}`) in seconds, if given.
+    private func expiresAfter() throws(APIError) -> Int? {
+        var value: JSONValue
+        if let json = fields["expires_after"] {
+            do {
+                value = try JSONValue.parse(json)
+            } catch {
+                throw APIError.invalid("Invalid 'expires_after': expected a JSON object.", param: "expires_after", code: "invalid_type")
+            }
+        } else if fields["expires_after[anchor]"] != nil || fields["expires_after[seconds]"] != nil {
+            let seconds = fields["expires_after[seconds]"].map { String(decoding: $0, as: UTF8.self) } ?? ""
+            value = ["anchor": JSONValue(fields["expires_after[anchor]"].map { String(decoding: $0, as: UTF8.self) }),
+                     "seconds": Int(seconds).map { .integer($0) } ?? .string(seconds)]
+        } else {
+            return nil
+        }
+        let object = try RequestObject(value, path: "expires_after", allowed: ["anchor", "seconds"])
+        try Validate.oneOf(try object.requiredString("anchor"), ["created_at"], param: "expires_after.anchor")
+        guard let seconds = try object.integer("seconds", minimum: 3600, maximum: 2_592_000, nullable: false).value else {
+            throw APIError.invalid("Missing required parameter: 'expires_after.seconds'.", param: "expires_after.seconds",
+                                   code: "missing_required_parameter")
+        }
+        return seconds
     }
 
     private func fail(_ error: any Error) {

@@ -29,8 +29,11 @@ public final class RunnelApplication: Sendable {
         self.log = log
         let ids = ObjectIDGenerator(clock: clock)
         services = Services(ids: ids, clock: clock)
+        let embeddings = retrieval.embeddingModel.flatMap { model in
+            (backend as? any EmbeddingBackend).map { Embeddings(backend: $0, model: model) }
+        }
         engine = RunEngine(database: database, backend: backend, clock: clock, ids: ids, settings: engineSettings, log: log,
-                           node: node, bus: bus)
+                           node: node, bus: bus, embeddings: embeddings)
         var router = Router<Route>(optionalPrefix: "v1")
         router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
         AssistantsEndpoints.register(in: &router)
@@ -39,8 +42,9 @@ public final class RunnelApplication: Sendable {
         RunsEndpoints.register(in: &router, engine: engine)
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
-                                  pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, log: { log.warning($0) })
-        let routes = RetrievalRoutes(database: database, ingestion: ingestion, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds)
+                                  pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings, log: { log.warning($0) })
+        let routes = RetrievalRoutes(database: database, ingestion: ingestion, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds,
+                                     embeddings: embeddings)
         VectorStoresEndpoints.register(in: &router, routes)
         VectorStoreFilesEndpoints.register(in: &router, routes)
         self.router = router

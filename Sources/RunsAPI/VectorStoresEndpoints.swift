@@ -1,5 +1,6 @@
 import Dispatch
 import HTTPServer
+import ModelBackends
 import Retrieval
 import RunsDomain
 import RunsEngine
@@ -13,6 +14,7 @@ struct RetrievalRoutes: Sendable {
     let ingestion: IngestionPool
     let log: Logger
     let pollHoldSeconds: Double
+    let embeddings: Embeddings?
 
     /// A write whose commit queued files: the workers are woken once it is committed.
     func queueing(_ handler: @escaping @Sendable (APIContext, any SQLSession) throws -> JSONValue) -> Route {
@@ -71,7 +73,7 @@ enum VectorStoresEndpoints {
                                                             param: "file_ids")
         let store = try make(context, db, name: try body.string("name", maxLength: 256).value,
                              metadata: try Validate.metadata(body.field("metadata")) ?? [:],
-                             expiresAfter: try expiresAfter(body.field("expires_after")) ?? nil,
+                             expiresAfter: try expiresAfter(body.field("expires_after")) ?? .none,
                              fileIDs: fileIDs, chunking: try ChunkingStrategy.parse(body.field("chunking_strategy")))
         _ = try body.string("description", maxLength: 512)
         return try wire(store, context, db)
@@ -101,7 +103,7 @@ enum VectorStoresEndpoints {
     static func expiresAfter(_ field: Field<JSONValue>) throws(APIError) -> JSONValue?? {
         switch field {
         case .absent: return nil
-        case .null: return .some(nil)
+        case .null: return .some(.none)
         case .value(let value):
             let object = try RequestObject(value, path: "expires_after", allowed: ["anchor", "days"])
             let anchor = try object.requiredString("anchor")
@@ -152,6 +154,22 @@ enum VectorStoresEndpoints {
     // MARK: Search
 
     static func search(_ context: APIContext, _ responder: HTTPResponder, _ routes: RetrievalRoutes) {
+        guard let embeddings = routes.embeddings else { return search(context, responder, routes, vectors: nil) }
+        // The queries' embeddings come first, off the database's queues.
+        Task {
+            let queries = (try? searchQueries((try? context.body())?["query"] ?? .null)) ?? []
+            let vectors: [[Float]]
+            do {
+                vectors = try await embeddings.vectors(queries)
+            } catch {
+                let message = "The embedding model could not embed the query: \((error as? BackendError)?.error.message ?? "\(error)")"
+                return ErrorResponses.replier(responder, log: routes.log)(.failure(APIError(.unavailable, message)))
+            }
+            search(context, responder, routes, vectors: queries.isEmpty ? nil : vectors)
+        }
+    }
+
+    static func search(_ context: APIContext, _ responder: HTTPResponder, _ routes: RetrievalRoutes, vectors: [[Float]]?) {
         let now = context.services.clock.nowSeconds()
         routes.database.read({ db -> (JSONValue, VectorStore) in
             let body = try RequestObject(try context.body(), allowed: ["query", "max_num_results", "filters", "ranking_options", "rewrite_query"])
@@ -164,8 +182,8 @@ enum VectorStoresEndpoints {
             let request = SearchRequest(
                 queries: queries, maxResults: try body.integer("max_num_results", minimum: 1, maximum: 50).value ?? 10,
                 filter: try body.nonNull("filters", expected: "an object").map { try AttributeFilter.parse($0) },
-                scoreThreshold: try rankingOptions(body.field("ranking_options")) ?? 0)
-            let results = try FileSearch.search(db, project: context.project, stores: [store.id], request)
+                scoreThreshold: try rankingOptions(body.field("ranking_options")) ?? 0, queryVectors: vectors)
+            let results = try FileSearch.search(db, project: context.project, stores: [store.id], request, embeddings: routes.embeddings)
             let page: JSONValue = [
                 "object": "vector_store.search_results.page", "search_query": .array(queries.map(JSONValue.string)),
                 "data": .array(results.map { result in

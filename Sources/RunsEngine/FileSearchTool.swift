@@ -48,7 +48,12 @@ enum FileSearchTool {
     /// Runs one call and fills in its results and the text the model is handed.
     /// - Parameter ordinal: how many searches the run made before this one, the first number
     ///   of its results' markers.
-    static func execute(_ call: StepToolCall, run: Run, project: String, ordinal: Int, db: any SQLSession, now: Int) throws -> StepToolCall {
+    static func query(of call: StepToolCall) -> String {
+        (try? JSONValue.parse(call.arguments))?["query"]?.stringValue ?? ""
+    }
+
+    static func execute(_ call: StepToolCall, run: Run, project: String, ordinal: Int, db: any SQLSession, now: Int,
+                        embeddings: Embeddings? = nil, queryVector: [Float]? = nil) throws -> StepToolCall {
         let settings = run.tools.first { $0["type"]?.stringValue == "file_search" }?["file_search"]
         let maxResults = settings?["max_num_results"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 20
         let ranking = settings?["ranking_options"] ?? ["ranker": "auto", "score_threshold": 0.0]
@@ -58,15 +63,16 @@ enum FileSearchTool {
         default: 0
         }
         var call = call
-        let query = (try? JSONValue.parse(call.arguments))?["query"]?.stringValue ?? ""
+        let query = query(of: call)
         guard !query.isEmpty else {
             call.fileSearch = FileSearchCall(rankingOptions: ranking, results: [])
             call.output = "The search needs a non-empty \"query\" string argument."
             return call
         }
         let stores = try Self.stores(run: run, project: project, db: db)
-        let results = try FileSearch.search(db, project: project, stores: stores,
-                                            SearchRequest(queries: [query], maxResults: maxResults, scoreThreshold: threshold))
+        let request = SearchRequest(queries: [query], maxResults: maxResults, scoreThreshold: threshold,
+                                    queryVectors: queryVector.map { [$0] })
+        let results = try FileSearch.search(db, project: project, stores: stores, request, embeddings: embeddings)
         try VectorStoreRepository(db, project: project).touch(stores, now: now)
         call.fileSearch = FileSearchCall(rankingOptions: ranking, results: results.map {
             FileSearchHit(fileID: $0.fileID, fileName: $0.filename, score: $0.score, text: $0.text)

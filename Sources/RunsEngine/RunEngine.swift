@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 #endif
 import ModelBackends
+import Retrieval
 import RunsDomain
 import RunsWire
 import RunsStorage
@@ -137,6 +138,8 @@ public final class RunEngine: Sendable {
     public let settings: RunEngineSettings
     public let log: Logger
     /// This process, as lease owner and bus sender.
+    /// Search also ranks by meaning when set (`--embedding-model`).
+    public let embeddings: Embeddings?
     public let node: String
     let bus: any ClusterBus
     private let slots = Mutex<(running: Int, draining: Bool)>((0, false))
@@ -150,8 +153,10 @@ public final class RunEngine: Sendable {
     nonisolated(unsafe) private let timers: [any DispatchSourceTimer]
 
     public init(database: any Store, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
-                settings: RunEngineSettings, log: Logger, node: String? = nil, bus: (any ClusterBus)? = nil) {
+                settings: RunEngineSettings, log: Logger, node: String? = nil, bus: (any ClusterBus)? = nil,
+                embeddings: Embeddings? = nil) {
         self.database = database
+        self.embeddings = embeddings
         self.backend = backend
         self.clock = clock
         self.ids = ids

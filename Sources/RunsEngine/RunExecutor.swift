@@ -142,9 +142,18 @@ struct RunExecutor {
     private func search(_ calls: [StepToolCall], run: Run, project: String, steps: [RunStep], recorder: TurnRecorder) async throws {
         let earlier = steps.reduce(0) { $0 + $1.toolCalls.filter { $0.fileSearch != nil }.count }
         let now = now
-        let executed = try await database.writing { db in
+        let embeddings = engine.embeddings
+        var vectors: [[Float]?] = Array(repeating: nil, count: calls.count)
+        if let embeddings {
+            // A query the embedding model cannot take is still searched by its words.
+            for (index, call) in calls.enumerated() {
+                vectors[index] = try? await embeddings.vectors([FileSearchTool.query(of: call)]).first
+            }
+        }
+        let executed = try await database.writing { [vectors] db in
             try calls.enumerated().map { offset, call in
-                try FileSearchTool.execute(call, run: run, project: project, ordinal: earlier + offset, db: db, now: now)
+                try FileSearchTool.execute(call, run: run, project: project, ordinal: earlier + offset, db: db, now: now,
+                                           embeddings: embeddings, queryVector: vectors[offset])
             }
         }
         recorder.recordSearches(executed)

@@ -28,11 +28,11 @@ public struct FileRepository {
                            [now.sqlite, fileID.sqlite, project.sqlite])
     }
 
-    public func complete(fileID: String, filename: String, purpose: String, bytes: Int) throws -> StoredFile? {
+    public func complete(fileID: String, filename: String, purpose: String, bytes: Int, expiresAt: Int? = nil) throws -> StoredFile? {
         try connection.run("""
-            UPDATE files SET state = 'uploaded', filename = ?, purpose = ?, bytes = ?
+            UPDATE files SET state = 'uploaded', filename = ?, purpose = ?, bytes = ?, expires_at = ?
             WHERE id = ? AND project = ? AND state = 'uploading'
-            """, [filename.sqlite, purpose.sqlite, bytes.sqlite, fileID.sqlite, project.sqlite])
+            """, [filename.sqlite, purpose.sqlite, bytes.sqlite, expiresAt.sqlite, fileID.sqlite, project.sqlite])
         return try find(fileID)
     }
 
@@ -78,10 +78,18 @@ public struct FileRepository {
         try connection.run("DELETE FROM files WHERE state = 'uploading' AND updated_at < ?", [staleBefore.sqlite])
     }
 
-    private static let columns = "id, created_at, filename, purpose, bytes"
+    /// Files whose `expires_at` passed go as if deleted (with their place in vector stores).
+    public static func sweepExpired(_ connection: any SQLSession, now: Int) throws -> Int {
+        let expired = try connection.query("SELECT id, project FROM files WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 1000",
+                                           [now.sqlite]) { (try $0.string("id"), try $0.string("project")) }
+        for (id, project) in expired { _ = try FileRepository(connection, project: project).delete(id) }
+        return expired.count
+    }
+
+    private static let columns = "id, created_at, filename, purpose, bytes, expires_at"
 
     private static func decode(_ row: any SQLRow) throws -> StoredFile {
         StoredFile(id: try row.string("id"), createdAt: try row.int("created_at"), filename: try row.string("filename"),
-                   purpose: try row.string("purpose"), bytes: try row.int("bytes"))
+                   purpose: try row.string("purpose"), bytes: try row.int("bytes"), expiresAt: try row.optionalInt("expires_at"))
     }
 }

@@ -118,7 +118,7 @@ public struct VectorStoreFileRepository {
         let lastError = try row.json("last_error")
         return VectorStoreFile(
             vectorStoreID: try row.string("vector_store_id"), fileID: try row.string("id"), createdAt: try row.int("created_at"),
-            status: try row.enumeration("status", as: VectorStoreFileStatus.self), lastError: lastError.isNull ? nil : lastError,
+            status: try row.enumeration("status", as: VectorStoreFileStatus.self), lastError: lastError.isNull ? JSONValue?.none : lastError,
             usageBytes: try row.int("usage_bytes"), chunking: chunking, attributes: try row.json("attributes", default: [:]),
             batchID: try row.optionalString("batch_id"))
     }

@@ -59,7 +59,7 @@ public struct VectorStoreRepository {
     private static func decode(_ row: any SQLRow) throws -> VectorStore {
         let expiresAfter = try row.json("expires_after")
         return VectorStore(id: try row.string("id"), createdAt: try row.int("created_at"), name: try row.optionalString("name"),
-                           metadata: try row.json("metadata", default: [:]), expiresAfter: expiresAfter.isNull ? nil : expiresAfter,
+                           metadata: try row.json("metadata", default: [:]), expiresAfter: expiresAfter.isNull ? JSONValue?.none : expiresAfter,
                            lastActiveAt: try row.int("last_active_at"))
     }
 }

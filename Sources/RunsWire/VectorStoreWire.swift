@@ -10,12 +10,15 @@ extension FileCounts {
 extension VectorStore {
     public func wire(counts: FileCounts, usageBytes: Int, now: Int) -> JSONValue {
         let status = isExpired(now: now) ? "expired" : (counts.inProgress > 0 ? "in_progress" : "completed")
-        return [
-            "id": .string(id), "object": "vector_store", "created_at": .integer(createdAt), "name": JSONValue(name),
-            "usage_bytes": .integer(usageBytes), "file_counts": counts.wire, "status": .string(status),
-            "expires_after": expiresAfter ?? .null, "expires_at": JSONValue(expiresAt), "last_active_at": .integer(lastActiveAt),
-            "metadata": metadata,
+        // An unnamed store is named "" and one that never expires has no `expires_after`: OpenAI's
+        // schema allows no null for either.
+        var fields: [(String, JSONValue)] = [
+            ("id", .string(id)), ("object", "vector_store"), ("created_at", .integer(createdAt)), ("name", .string(name ?? "")),
+            ("usage_bytes", .integer(usageBytes)), ("file_counts", counts.wire), ("status", .string(status)),
         ]
+        if let expiresAfter { fields.append(("expires_after", expiresAfter)) }
+        fields += [("expires_at", JSONValue(expiresAt)), ("last_active_at", .integer(lastActiveAt)), ("metadata", metadata)]
+        return .object(fields)
     }
 }
 

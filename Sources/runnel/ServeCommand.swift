@@ -51,6 +51,9 @@ enum ServeCommand {
             NotifyBus(channel: PostgresNotifications(store: store, log: { log.warning("cluster: \($0)") }), node: node)
         }
         let embeddingModel = configuration.string("embedding_model")
+        if !embeddingModel.isEmpty, configuration.string("backend") != "openai" {
+            fail("--embedding-model needs --backend openai: embeddings come from the backend server's /embeddings")
+        }
         let retrieval = RetrievalSettings(maxFileBytes: configuration.int("max_file_bytes"),
                                           ingestionWorkers: configuration.int("ingestion_workers"),
                                           embeddingModel: embeddingModel.isEmpty ? nil : embeddingModel)

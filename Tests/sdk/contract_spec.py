@@ -11,8 +11,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The operations Runnel serves: assistants, threads, messages, runs and run steps.
-IMPLEMENTED_PREFIXES = ("/assistants", "/threads")
+# The operations Runnel serves: assistants, threads, messages, runs and run steps; files and
+# vector stores.
+IMPLEMENTED_PREFIXES = ("/assistants", "/threads", "/files", "/vector_stores")
 
 # The document's own quirks: OpenAI answered an empty page with null `first_id`/`last_id`, as
 # Runnel does, though the schema types them as strings (see openai-contract.md §2.6).
@@ -21,12 +22,23 @@ KNOWN_QUIRKS = [
     ("ListMessagesResponse", "first_id"), ("ListMessagesResponse", "last_id"),
     ("ListRunsResponse", "first_id"), ("ListRunsResponse", "last_id"),
     ("ListRunStepsResponse", "first_id"), ("ListRunStepsResponse", "last_id"),
+    ("ListFilesResponse", "first_id"), ("ListFilesResponse", "last_id"),
+    ("ListVectorStoresResponse", "first_id"), ("ListVectorStoresResponse", "last_id"),
+    ("ListVectorStoreFilesResponse", "first_id"), ("ListVectorStoreFilesResponse", "last_id"),
 ]
+
+# The document lists `evals` among the purposes a file may be uploaded with, but not among the
+# purposes a File object may have; Runnel answers with the purpose it was given.
+EXTRA_ENUM_VALUES = [("OpenAIFile", "purpose", "evals")]
+
+# A file's content is its own bytes, served with the type its name implies; the document says JSON.
+ANY_CONTENT_TYPE = [("/files/{file_id}/content", "get")]
 
 # Error answers OpenAI gave but its document leaves out (every operation declares only 200/429).
 ADDED_RESPONSES = {
     "400": "The request is invalid (OpenAI's error envelope).",
     "404": "No such object (OpenAI's error envelope).",
+    "413": "The upload is larger than the server takes (OpenAI's error envelope).",
 }
 
 # With `stream: true` the answer is Server-Sent Events, which the document does not describe; the
@@ -78,6 +90,10 @@ def implemented_document(source: Path) -> dict:
     schemas = document["components"]["schemas"]
     for schema_name, field in KNOWN_QUIRKS:
         schemas[schema_name]["properties"][field] = {"anyOf": [schemas[schema_name]["properties"][field], {"type": "null"}]}
+    for schema_name, field, value in EXTRA_ENUM_VALUES:
+        schemas[schema_name]["properties"][field]["enum"].append(value)
+    for path, method in ANY_CONTENT_TYPE:
+        paths[path][method]["responses"]["200"]["content"] = {"*/*": {"schema": {}}}
     for schema_name in STREAMING_REQUESTS:
         schemas[schema_name]["properties"]["stream"] = {"anyOf": [{"type": "boolean", "enum": [False]}, {"type": "null"}]}
     document["paths"] = paths

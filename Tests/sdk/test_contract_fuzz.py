@@ -28,7 +28,13 @@ def fixture_objects(client):
     waiting = client.beta.threads.create(messages=[{"role": "user", "content": "/call lookup {}"}])
     waiting_run = client.beta.threads.runs.create_and_poll(thread_id=waiting.id, assistant_id=assistant.id)
     assert run.status == "completed" and waiting_run.status == "requires_action"
+    file = client.files.create(file=("contract.txt", b"contract text to search"), purpose="assistants")
+    store = client.vector_stores.create(name="contract", file_ids=[file.id])
+    batch = client.vector_stores.file_batches.create_and_poll(vector_store_id=store.id, file_ids=[file.id])
     return {
+        "files": [file.id],
+        "vector_stores": [store.id],
+        "batches": [batch.id],
         "assistants": [assistant.id],
         "threads": [thread.id, waiting.id],
         "messages": [message.id],
@@ -43,7 +49,9 @@ def config_toml(objects) -> str:
         lines += [f"[dictionaries.{name}]", "values = [" + ", ".join(f'"{i}"' for i in ids) + "]", ""]
     lines.append("[parameters]")
     bindings = {"path.assistant_id": "assistants", "body.assistant_id": "assistants", "path.thread_id": "threads",
-                "path.message_id": "messages", "path.run_id": "runs", "path.step_id": "steps"}
+                "path.message_id": "messages", "path.run_id": "runs", "path.step_id": "steps",
+                "path.file_id": "files", "body.file_id": "files", "path.vector_store_id": "vector_stores",
+                "path.batch_id": "batches"}
     for key, dictionary in bindings.items():
         lines.append(f'"{key}" = {{ dictionary = "{dictionary}", probability = 0.8 }}')
     return "\n".join(lines) + "\n"

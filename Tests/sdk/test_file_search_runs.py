@@ -7,6 +7,7 @@ import pytest
 
 from retrieval_support import upload
 
+
 @pytest.fixture(params=["echo", "openai"])
 def backend(request):
     return request.param

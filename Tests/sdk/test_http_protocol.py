@@ -66,7 +66,7 @@ def test_head_has_length_but_no_body(runnel):
 
 def test_unknown_path_and_wrong_method_use_the_envelope(runnel):
     with runnel.connect() as sock:
-        missing = request(sock, "GET", "/v1/files")
+        missing = request(sock, "GET", "/v1/batches")
         assert missing.status == 404
         assert set(missing.json()["error"]) == {"message", "type", "param", "code"}
         wrong = request(sock, "PUT", "/v1/assistants")
