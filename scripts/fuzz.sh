@@ -16,7 +16,7 @@ echo "building the harnesses"
 swiftc "${instrumented[@]}" -module-name RunsDomain -emit-module \
     -emit-module-path "$out/modules/RunsDomain.swiftmodule" -emit-library -static -o "$out/libRunsDomain.a" \
     Sources/RunsDomain/*.swift
-http=(HTTPRequestDecoder HTTPHeadParser ChunkedBodyDecoder HTTPHeaders HTTPParseError HTTPRequest)
+http=(HTTPRequestDecoder HTTPHeadParser ChunkedBodyDecoder HTTPHeaders HTTPParseError HTTPRequest HTTPBodyStream)
 swiftc "${flags[@]}" -module-name HTTPRequestFuzz Fuzz/HTTPRequestFuzz.swift Fuzz/SplitFeeding.swift \
     $(printf 'Sources/HTTPServer/%s.swift ' "${http[@]}") -o "$out/fuzz-http-request"
 swiftc "${flags[@]}" -module-name MultipartFuzz Fuzz/MultipartFuzz.swift Fuzz/SplitFeeding.swift \

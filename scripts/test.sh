@@ -52,5 +52,6 @@ pytest=(.venv/bin/python -m pytest -q -rs -p no:cacheprovider)
 stage "SDK suite on PostgreSQL"
 RUNNEL_SDK_STORE=postgresql "${pytest[@]}" -m "not sqlite_only" --ignore Tests/sdk/test_multinode.py Tests/sdk
 
-stage "runs and streams SDK suites through nginx to three nodes on one PostgreSQL"
-RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node" Tests/sdk/test_runs.py Tests/sdk/test_streams.py
+stage "runs, streams and retrieval SDK suites through nginx to three nodes on one PostgreSQL"
+RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node" Tests/sdk/test_runs.py Tests/sdk/test_streams.py \
+    Tests/sdk/test_files.py Tests/sdk/test_vector_stores.py Tests/sdk/test_file_search_runs.py

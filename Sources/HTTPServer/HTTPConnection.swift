@@ -12,7 +12,7 @@ import Glibc
 ///
 /// `@unchecked Sendable`: every mutable property is touched only on `loop.queue` (a serial
 /// queue); other threads reach the connection only through `loop.queue.async`, or read `idleSince`.
-final class HTTPConnection: @unchecked Sendable {
+final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     /// The request being answered.
     private struct Exchange {
         var serial: UInt64
@@ -27,6 +27,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// The most of a streamed request body handed to its handler at once.
     static let maxBodyPiece = 1 << 20
+    /// How much of the in-flight body budget a streamed body takes while it is read.
+    static let streamedBodyFootprint = 3 * maxBodyPiece
     /// A streamed response's producer is asked for more once no more than this waits unsent.
     static let drainedBytes = 256 * 1024
 
@@ -166,6 +168,8 @@ final class HTTPConnection: @unchecked Sendable {
                 guard reserveBody(request.body.count) else { return }
                 dispatch(request)
             case .streamedRequest(let request):
+                // What an upload holds at once: a piece here and about as much in its handler.
+                guard reserveBody(Self.streamedBodyFootprint) else { return }
                 dispatch(request, streamed: true)
             case .expectsContinue:
                 guard reserveBody(decoder.bodyBytesInProgress) else { return }
@@ -193,13 +197,17 @@ final class HTTPConnection: @unchecked Sendable {
         if streamed {
             _ = apply(machine.handle(.bodyStreamOpened))
             exchange?.continuePending = request.version == .http1_1 && request.headers.hasToken("100-continue", in: "expect")
-            request.bodyStream = HTTPBodyStream(connection: self, serial: serial)
+            request.bodyStream = HTTPBodyStream(source: self, serial: serial)
         }
         let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         server.handler(request, responder)
     }
 
     // MARK: Streamed request bodies
+
+    func requestBodyPiece(serial: UInt64, handler: @escaping @Sendable (HTTPBodyChunk) -> Void) {
+        loop.queue.async { self.demandBody(serial: serial, handler: handler) }
+    }
 
     func demandBody(serial: UInt64, handler: @escaping @Sendable (HTTPBodyChunk) -> Void) {
         guard machine.phase == .handling, bodyWaiter == nil, let exchange, exchange.serial == serial else {

@@ -31,6 +31,8 @@ private let handling = idle + [.received(now: 110), .requestDispatched(keepAlive
 private let handlingLastRequest = idle + [.received(now: 110), .requestDispatched(keepAlive: false)]
 private let streaming = handling + [.streamStarted(keepAlive: true)]
 private let blocked = idle + [.outputBlocked(progressAt: 150)]
+private let uploading = handling + [.bodyStreamOpened]
+private let awaitingPiece = uploading + [.bodyDemanded(now: 150)]
 
 private let cases: [ConnectionCase] = [
     ConnectionCase(name: "a new connection reads, with the idle deadline", given: [], event: .started(now: 100),
@@ -114,6 +116,21 @@ private let cases: [ConnectionCase] = [
                    expected: Actions(), phase: .reading),
     ConnectionCase(name: "a closed connection ignores everything", given: idle + [.failed], event: .started(now: 200),
                    expected: Actions(), phase: .closed),
+    ConnectionCase(name: "a streamed body is not read until its handler asks", given: handling, event: .bodyStreamOpened,
+                   expected: Actions(interest: hangUp), phase: .handling),
+    ConnectionCase(name: "a handler asking for a piece reads the socket", given: uploading, event: .bodyDemanded(now: 150),
+                   expected: Actions(interest: read), phase: .handling),
+    ConnectionCase(name: "a piece handed over pauses reading again", given: awaitingPiece, event: .bodyDemandMet,
+                   expected: Actions(interest: hangUp), phase: .handling),
+    ConnectionCase(name: "an upload that stalls while its handler waits is cut off", given: awaitingPiece, event: .timerFired(now: 230),
+                   expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "an upload cut short by the client cannot complete", given: awaitingPiece, event: .endOfInput(now: 160),
+                   expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "an answer before the body's end closes the connection after it", given: uploading,
+                   event: .responseQueued(now: 200), expected: Actions(interest: nothing), phase: .reading),
+    ConnectionCase(name: "an answer after the body's end keeps the connection", given: uploading + [.bodyStreamEnded],
+                   event: .responseQueued(now: 200), expected: Actions(interest: read, processInput: true, idleSince: .some(200)),
+                   phase: .reading),
 ]
 
 @Suite struct ConnectionStateMachineTests {

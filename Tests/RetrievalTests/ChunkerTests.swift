@@ -7,12 +7,7 @@ struct ChunkerTests {
     static func chunks(_ text: String, size: Int, overlap: Int, feedSize: Int) -> [Chunk] {
         var chunker = Chunker(ChunkingStrategy(maxTokens: size, overlapTokens: overlap))
         var chunks: [Chunk] = []
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            chunker.feed(bytes[index..<min(bytes.count, index + feedSize)], into: &chunks)
-            index += feedSize
-        }
+        for piece in pieces(text, size: feedSize) { chunker.feed(piece, into: &chunks) }
         chunker.finish(into: &chunks)
         return chunks
     }
@@ -50,12 +45,7 @@ struct HTMLStripperTests {
     static func strip(_ html: String, feedSize: Int) -> String {
         var stripper = HTMLStripper()
         var out: [UInt8] = []
-        let bytes = Array(html.utf8)
-        var index = 0
-        while index < bytes.count {
-            stripper.feed(bytes[index..<min(bytes.count, index + feedSize)], into: &out)
-            index += feedSize
-        }
+        for piece in pieces(html, size: feedSize) { stripper.feed(piece, into: &out) }
         return String(decoding: out, as: UTF8.self).split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
@@ -64,6 +54,12 @@ struct HTMLStripperTests {
         let html = "<html><head><STYLE>p{x:1}</style><script type=x>var a = '<b>';</SCRIPT></head><body><p>Fish&amp;chips &lt;3</p>caf&#233; &#x263A;<br/>end &bogus; &</body></html>"
         #expect(Self.strip(html, feedSize: feedSize) == "Fish&chips <3 café ☺ end &bogus; &")
     }
+}
+
+/// The text's bytes cut into pieces of `size`, as a stream would deliver them.
+func pieces(_ text: String, size: Int) -> [ArraySlice<UInt8>] {
+    let bytes = Array(text.utf8)
+    return stride(from: 0, to: bytes.count, by: size).map { bytes[$0..<min(bytes.count, $0 + size)] }
 }
 
 enum TokenCount {

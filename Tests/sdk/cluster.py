@@ -42,7 +42,7 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    client_max_body_size 64m;
+    client_max_body_size 600m;
     upstream runnel {{
 {servers}
         keepalive 32;

@@ -56,3 +56,12 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def two_projects(tmp_path, start_runnel):
+    """A server with two API keys in two projects; a client for each."""
+    import json
+    config = tmp_path / "keys.json"
+    config.write_text(json.dumps({"api_keys": [{"key": "sk-a", "project": "a"}, {"key": "sk-b", "project": "b"}]}))
+    server = start_runnel("--config", str(config))
+    return server.client(api_key="sk-a"), server.client(api_key="sk-b")

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from http_raw import read_response
-from retrieval_support import png_pixel, rss_bytes, upload
+from retrieval_support import two_projects, png_pixel, rss_bytes, upload
 
 
 def test_upload_list_retrieve_download_delete(client, runnel):
@@ -23,6 +23,14 @@ def test_upload_list_retrieve_download_delete(client, runnel):
     assert client.files.content(created.id).read() == data
 
     notes = upload(client, "notes.txt", b"hello", purpose="user_data")
+    assert notes.expires_at is None
+    batch = client.files.create(file=("batch.jsonl", b"{}"), purpose="batch")
+    assert batch.expires_at == batch.created_at + 30 * 86400
+    expiring = client.files.create(file=("soon.txt", b"x"), purpose="assistants",
+                                   extra_body={"expires_after": {"anchor": "created_at", "seconds": 3600}})
+    assert expiring.expires_at == expiring.created_at + 3600
+    client.files.delete(batch.id)
+    client.files.delete(expiring.id)
     response = httpx.get(f"{runnel.base_url}/files/{notes.id}/content", headers={"authorization": "Bearer k"})
     assert response.headers["content-type"] == "text/plain" and response.headers["content-length"] == "5"
 
@@ -47,8 +55,14 @@ def test_bad_uploads_are_4xx_with_the_envelope(client, runnel):
     headers = {"authorization": "Bearer k"}
     not_multipart = httpx.post(url, headers=headers, json={"purpose": "assistants"})
     assert not_multipart.status_code == 400 and "multipart/form-data" in not_multipart.json()["error"]["message"]
-    no_file = httpx.post(url, headers=headers, data={"purpose": "assistants"}, files={"other": ("x.txt", b"x")})
+    no_file = httpx.post(url, headers=headers, files={"purpose": (None, "assistants")})
     assert no_file.status_code == 400 and no_file.json()["error"]["param"] == "file"
+    unknown = httpx.post(url, headers=headers, data={"purpose": "assistants"}, files={"other": ("x.txt", b"x")})
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_parameter"
+    assert unknown.json()["error"]["param"] == "other"
+    for expiry in ({"expires_after[anchor]": "created_at", "expires_after[seconds]": "60"}, {"expires_after": "{nope"}):
+        bad_expiry = httpx.post(url, headers=headers, data={"purpose": "assistants", **expiry}, files={"file": ("x.txt", b"x")})
+        assert bad_expiry.status_code == 400 and bad_expiry.json()["error"]["param"].startswith("expires_after")
     no_purpose = httpx.post(url, headers=headers, files={"file": ("x.txt", b"x")})
     assert no_purpose.status_code == 400 and no_purpose.json()["error"]["param"] == "purpose"
     with pytest.raises(openai.BadRequestError) as error:
@@ -93,11 +107,7 @@ def test_over_the_limit_is_413_before_the_body_is_read(start_runnel):
 
 
 def test_files_are_invisible_to_other_projects(tmp_path, start_runnel):
-    import json
-    config = tmp_path / "keys.json"
-    config.write_text(json.dumps({"api_keys": [{"key": "sk-a", "project": "a"}, {"key": "sk-b", "project": "b"}]}))
-    server = start_runnel("--config", str(config))
-    alpha, beta = server.client(api_key="sk-a"), server.client(api_key="sk-b")
+    alpha, beta = two_projects(tmp_path, start_runnel)
     mine = upload(alpha, "a.txt", b"secret")
     assert beta.files.list().data == []
     for call in (lambda: beta.files.retrieve(mine.id), lambda: beta.files.content(mine.id), lambda: beta.files.delete(mine.id)):
@@ -130,6 +140,7 @@ def test_image_files_reach_an_upstream_model_as_data_urls(start_runnel, upstream
     assert sent[2]["image_url"]["url"] == "https://example.com/cat.png"
 
 
+@pytest.mark.single_node
 def test_a_300_mib_upload_and_download_stream_through_small_memory(runnel, client, tmp_path, report):
     """Neither direction holds the file: the server's resident memory stays far below its size."""
     size = 300 << 20

@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from conftest import sdk_store
-from retrieval_support import pdf_with_text, upload, wait_for
+from retrieval_support import two_projects, pdf_with_text, upload, wait_for
 
 HTML = b"<html><head><style>p {color: red}</style><script>var hidden = 'koala';</script></head>" \
        b"<body><h1>Penguins</h1><p>Penguins swim fast &amp; live in Antarctica.</p></body></html>"
@@ -212,11 +212,7 @@ def test_polls_are_held_until_ingestion_ends(client, runnel):
 
 
 def test_stores_are_invisible_to_other_projects(tmp_path, start_runnel):
-    import json
-    config = tmp_path / "keys.json"
-    config.write_text(json.dumps({"api_keys": [{"key": "sk-a", "project": "a"}, {"key": "sk-b", "project": "b"}]}))
-    server = start_runnel("--config", str(config))
-    alpha, beta = server.client(api_key="sk-a"), server.client(api_key="sk-b")
+    alpha, beta = two_projects(tmp_path, start_runnel)
     file = upload(alpha, "a.txt", b"alpha secret plans")
     store = alpha.vector_stores.create(file_ids=[file.id])
     assert beta.vector_stores.list().data == []
@@ -233,7 +229,7 @@ def test_stores_are_invisible_to_other_projects(tmp_path, start_runnel):
 def test_ingestion_interrupted_by_a_crash_finishes_after_restart(start_runnel, report):
     server = start_runnel()
     client = server.client()
-    text = "\n".join(" ".join(f"line{i}word{j}" for j in range(20)) for i in range(200_000)).encode()
+    text = "\n".join(" ".join(f"line{i}word{j}" for j in range(20)) for i in range(100_000)).encode()
     file = upload(client, "big.txt", text)
     store = client.vector_stores.create(file_ids=[file.id])
     wait_for(lambda: server.sql("SELECT COUNT(*) FROM chunks WHERE file_id = ?", (file.id,))[0][0] > 0, timeout=60, interval=0.01)
@@ -248,5 +244,37 @@ def test_ingestion_interrupted_by_a_crash_finishes_after_restart(start_runnel, r
     assert done.status == "completed", done.last_error
     rows = restarted.sql("SELECT COUNT(*), COUNT(DISTINCT seq) FROM chunks WHERE file_id = ?", (file.id,))
     assert rows[0][0] == rows[0][1] > 0
-    hits = client.vector_stores.search(vector_store_id=store.id, query="line199999word5")
-    assert hits.data and "line199999word5" in hits.data[0].content[0].text
+    hits = client.vector_stores.search(vector_store_id=store.id, query="line99999word5")
+    assert hits.data and "line99999word5" in hits.data[0].content[0].text
+
+
+def test_an_embedding_model_ranks_by_meaning_too(start_runnel, upstream):
+    server = start_runnel("--backend", "openai", "--backend-url", upstream.url, "--embedding-model", "embed-small")
+    client = server.client()
+    store = client.vector_stores.create()
+    for name, text in {"fox.txt": "Foxes are clever animals.", "whale.txt": "Whales are the largest animals.",
+                       "shark.txt": "Sharks have skeletons of cartilage."}.items():
+        file = upload(client, name, text.encode())
+        assert client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=file.id).status == "completed"
+    embedded = [r for r in upstream.requests if r["path"] == "/v1/embeddings"]
+    assert embedded and all(r["body"]["model"] == "embed-small" for r in embedded)
+    assert server.sql("SELECT COUNT(*) FROM chunks WHERE embedding IS NULL") == [(0,)]
+    page = client.vector_stores.search(vector_store_id=store.id, query="clever foxes", max_num_results=3)
+    assert page.data[0].filename == "fox.txt" and page.data[0].score > 0.8 > page.data[1].score
+    assert all(0 <= r.score <= 1 for r in page.data)
+    assert any(r["body"]["input"] == ["clever foxes"] for r in upstream.requests if r["path"] == "/v1/embeddings")
+    # The file_search tool embeds the model's query the same way.
+    assistant = client.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}],
+                                              tool_resources={"file_search": {"vector_store_ids": [store.id]}})
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": '/call file_search {"query": "largest whales"}'}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+    assert any(r["body"]["input"] == ["largest whales"] for r in upstream.requests if r["path"] == "/v1/embeddings")
+
+
+def test_an_embedding_model_needs_an_openai_backend(tmp_path):
+    import subprocess
+    from conftest import runnel_binary
+    result = subprocess.run([runnel_binary(), "serve", "--port", "0", "--database", str(tmp_path / "x.sqlite"),
+                             "--embedding-model", "e"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "--embedding-model needs --backend openai" in result.stderr
