@@ -65,18 +65,18 @@ CREATE INDEX vector_store_files_by_batch ON vector_store_files (batch_id) WHERE 
 CREATE INDEX vector_store_files_pending ON vector_store_files (lease_expires_at) WHERE status = 'in_progress';
 
 -- Searchable pieces of the files' text, indexed for full-text search with the 'simple'
--- configuration (no stemming or stop words, as SQLite's unicode61 tokenizer).
+-- configuration (no stemming or stop words, as SQLite's unicode61 tokenizer). `tsv` is the chunk's
+-- fresh text (without the overlap the previous chunk holds), so the index holds each word once.
 CREATE TABLE chunks (
     id BIGSERIAL PRIMARY KEY,
     vector_store_id TEXT NOT NULL,
     file_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
     text TEXT NOT NULL,
-    -- Where the text not already in the previous chunk (its overlap) begins, in UTF-8 bytes, so
-    -- the parsed file reads back without repeats.
+    -- Where the text not already in the previous chunk begins, in UTF-8 bytes.
     fresh_from BIGINT NOT NULL DEFAULT 0,
     embedding BYTEA,
-    tsv TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    tsv TSVECTOR NOT NULL
 );
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);
 CREATE INDEX chunks_search ON chunks USING GIN (tsv);

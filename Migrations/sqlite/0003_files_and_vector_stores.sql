@@ -64,8 +64,7 @@ CREATE INDEX vector_store_files_by_file ON vector_store_files (id);
 CREATE INDEX vector_store_files_by_batch ON vector_store_files (batch_id) WHERE batch_id IS NOT NULL;
 CREATE INDEX vector_store_files_pending ON vector_store_files (lease_expires_at) WHERE status = 'in_progress';
 
--- Searchable pieces of the files' text. The full-text index is external-content FTS5 kept in
--- step by triggers; BM25 ranks it. `embedding` holds float32s when an embedding model is set.
+-- Searchable pieces of the files' text. `embedding` holds float32s when an embedding model is set.
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
     vector_store_id TEXT NOT NULL,
@@ -73,17 +72,26 @@ CREATE TABLE chunks (
     seq INTEGER NOT NULL,
     text TEXT NOT NULL,
     -- Where the text not already in the previous chunk (its overlap) begins, in UTF-8 bytes, so
-    -- the parsed file reads back without repeats.
+    -- the parsed file reads back without repeats and the index holds each word once.
     fresh_from INTEGER NOT NULL DEFAULT 0,
     embedding BLOB
 ) STRICT;
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);
-CREATE VIRTUAL TABLE chunks_fts USING fts5 (text, content = 'chunks', content_rowid = 'id');
+-- The full-text index (BM25) over each chunk's fresh text, kept in step by triggers. `scope` holds
+-- the chunk's store and file ids as words, so a search is confined to its stores (and files)
+-- inside the index instead of by looking every match up. Only the index is ever read, never the
+-- columns through it, so `scope` need not exist in `chunks`.
+CREATE VIRTUAL TABLE chunks_fts USING fts5 (text, scope, content = 'chunks', content_rowid = 'id');
+-- How many chunks hold each word: a search leaves out words in most chunks, which BM25 gives no
+-- weight anyway and which would make it rank nearly every chunk.
+CREATE VIRTUAL TABLE chunks_terms USING fts5vocab (chunks_fts, 'row');
 CREATE TRIGGER chunks_indexed AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT INTO chunks_fts (rowid, text, scope)
+    VALUES (new.id, CAST(substr(CAST(new.text AS BLOB), new.fresh_from + 1) AS TEXT), new.vector_store_id || ' ' || new.file_id);
 END;
 CREATE TRIGGER chunks_unindexed AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO chunks_fts (chunks_fts, rowid, text, scope)
+    VALUES ('delete', old.id, CAST(substr(CAST(old.text AS BLOB), old.fresh_from + 1) AS TEXT), old.vector_store_id || ' ' || old.file_id);
 END;
 
 -- Whether a run's streamed file_search steps carry their results' text (include[] on create).

@@ -43,16 +43,36 @@ public enum FileSearch {
     public static let maxTerms = 64
 
     /// The words of a query as the indexes split text: runs of letters and digits, lowercased.
+    /// ASCII, nearly all of most text, is read byte by byte; other characters one scalar at a time.
     public static func terms(_ query: String, limit: Int = maxTerms) -> [String] {
         var terms: [String] = []
         var seen = Set<String>()
-        var current = ""
+        var ascii: [UInt8] = []
+        var other = ""
         func end() {
-            if !current.isEmpty, terms.count < limit, seen.insert(current).inserted { terms.append(current) }
-            current = ""
+            guard !ascii.isEmpty || !other.isEmpty else { return }
+            let word = other.isEmpty ? String(decoding: ascii, as: UTF8.self) : (String(decoding: ascii, as: UTF8.self) + other).lowercased()
+            if terms.count < limit, seen.insert(word).inserted { terms.append(word) }
+            ascii.removeAll(keepingCapacity: true)
+            other = ""
         }
-        for character in query.lowercased() {
-            if character.isLetter || character.isNumber { current.append(character) } else { end() }
+        for scalar in query.unicodeScalars {
+            let value = scalar.value
+            if value < 0x80 {
+                let byte = UInt8(value)
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if other.isEmpty { ascii.append(byte) } else { other.unicodeScalars.append(scalar) }
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                    if other.isEmpty { ascii.append(byte + 32) } else { other.unicodeScalars.append(Unicode.Scalar(byte + 32)) }
+                default:
+                    end()
+                }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                other.unicodeScalars.append(scalar)
+            } else {
+                end()
+            }
         }
         end()
         return terms
@@ -65,9 +85,45 @@ public enum FileSearch {
     /// The share of the query's words the passage holds.
     static func coverage(_ hit: ChunkHit, words: [String]) -> Double {
         guard !words.isEmpty else { return 0 }
-        let present = Set(terms(hit.text, limit: .max))
-        return Double(words.filter(present.contains).count) / Double(words.count)
+        let found: Int
+        if let hashes = asciiWordHashes(hit.text), words.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) {
+            found = words.filter { hashes.contains(hash($0.utf8)) }.count
+        } else {
+            let present = Set(terms(hit.text, limit: .max))
+            found = words.filter(present.contains).count
+        }
+        return Double(found) / Double(words.count)
     }
+
+    /// The words of an all-ASCII text as hashes of their lowercased bytes (no string is made per
+    /// word: passages are scored many times per search); nil when the text is not all ASCII.
+    static func asciiWordHashes(_ text: String) -> Set<UInt64>? {
+        var hashes = Set<UInt64>()
+        var current: UInt64 = basis
+        var inWord = false
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return nil }
+            let lowered = byte >= 65 && byte <= 90 ? byte + 32 : byte
+            if (lowered >= 97 && lowered <= 122) || (lowered >= 48 && lowered <= 57) {
+                current = (current ^ UInt64(lowered)) &* prime
+                inWord = true
+            } else if inWord {
+                hashes.insert(current)
+                current = basis
+                inWord = false
+            }
+        }
+        if inWord { hashes.insert(current) }
+        return hashes
+    }
+
+    /// FNV-1a over already lowercased bytes.
+    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        bytes.reduce(basis) { ($0 ^ UInt64($1)) &* prime }
+    }
+
+    static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x100_0000_01b3
 
     public static func search(_ db: any SQLSession, project: String, stores: [String], _ request: SearchRequest,
                               embeddings: Embeddings? = nil) throws -> [SearchResult] {

@@ -15,6 +15,13 @@ public struct Chunk: Sendable, Equatable {
         self.freshFrom = freshFrom
         self.embedding = embedding
     }
+
+    /// The text the previous chunk does not already hold.
+    public var freshText: String {
+        let utf8 = text.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: min(max(0, freshFrom), utf8.count))
+        return String(decoding: utf8[start...], as: UTF8.self)
+    }
 }
 
 /// A chunk a search found, with its full-text rank turned into a score from 0 to 1.
@@ -27,7 +34,8 @@ public struct ChunkHit: Sendable, Equatable {
 }
 
 /// The chunks of the files in vector stores, and full-text search over them: BM25 on SQLite's
-/// FTS5, `ts_rank_cd` on PostgreSQL's text search. Both scores are mapped into 0…1 by
+/// FTS5, `ts_rank_cd` on PostgreSQL's text search, each over the chunks' fresh text (a word in an
+/// overlap is indexed once, in the chunk it first appears in). Both scores are mapped into 0…1 by
 /// s / (s + 1), which keeps their order.
 public struct ChunkRepository {
     let connection: any SQLSession
@@ -40,17 +48,106 @@ public struct ChunkRepository {
     static let rowsPerInsert = 32
 
     public func insert(store: String, file: String, _ chunks: [Chunk]) throws {
+        // PostgreSQL indexes the fresh text handed to it; SQLite's trigger cuts it from the row.
+        let (row, width) = connection.dialect == .postgresql
+            ? ("(?, ?, ?, ?, ?, ?, to_tsvector('simple', ?))", 7) : ("(?, ?, ?, ?, ?, ?)", 6)
+        let columns = "vector_store_id, file_id, seq, text, fresh_from, embedding" + (width == 7 ? ", tsv" : "")
         var start = 0
         while start < chunks.count {
             let rows = chunks[start..<min(chunks.count, start + Self.rowsPerInsert)]
-            let placeholders = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows.count).joined(separator: ", ")
-            try connection.run("INSERT INTO chunks (vector_store_id, file_id, seq, text, fresh_from, embedding) VALUES \(placeholders)",
-                               rows.flatMap { chunk -> [SQLValue] in
-                                   [store.sqlite, file.sqlite, chunk.seq.sqlite, chunk.text.sqlite, chunk.freshFrom.sqlite,
-                                    chunk.embedding.map(SQLValue.blob) ?? .null]
-                               })
+            let placeholders = Array(repeating: row, count: rows.count).joined(separator: ", ")
+            try connection.run("INSERT INTO chunks (\(columns)) VALUES \(placeholders)", rows.flatMap { chunk -> [SQLValue] in
+                var values: [SQLValue] = [store.sqlite, file.sqlite, chunk.seq.sqlite, chunk.text.sqlite, chunk.freshFrom.sqlite,
+                                          chunk.embedding.map(SQLValue.blob) ?? .null]
+                if width == 7 { values.append(chunk.freshText.sqlite) }
+                return values
+            })
             start += rows.count
         }
+    }
+
+    public func delete(store: String, file: String) throws {
+        try connection.run("DELETE FROM chunks WHERE vector_store_id = ? AND file_id = ?", [store.sqlite, file.sqlite])
+    }
+
+    /// The file's text without the overlaps, piece by piece, from chunk `fromSeq` on.
+    public func content(store: String, file: String, fromSeq: Int = 0, limit: Int) throws -> [(seq: Int, text: String)] {
+        try connection.query("""
+            SELECT seq, text, fresh_from FROM chunks WHERE vector_store_id = ? AND file_id = ? AND seq >= ? ORDER BY seq LIMIT ?
+            """, [store.sqlite, file.sqlite, fromSeq.sqlite, limit.sqlite]) { row in
+            let chunk = Chunk(seq: try row.int("seq"), text: try row.string("text"), freshFrom: try row.int("fresh_from"))
+            return (chunk.seq, chunk.freshText)
+        }
+    }
+
+    /// Files restricted by name inside the full-text query up to this many; past it, by a join.
+    static let maxScopedFiles = 200
+
+    /// The best `limit` chunks of the stores for any of `terms`, optionally only of `files`.
+    public func search(stores: [String], files: [String]?, terms: [String], limit: Int) throws -> [ChunkHit] {
+        guard !terms.isEmpty, !stores.isEmpty, limit > 0, files.map({ !$0.isEmpty }) ?? true else { return [] }
+        switch connection.dialect {
+        case .sqlite:
+            let words = try selective(terms)
+            // Every part is quoted, so FTS5 reads words and ids, never its own query syntax.
+            func quoted(_ items: [String]) -> String {
+                "(" + items.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ") + ")"
+            }
+            var match = "scope : \(quoted(stores)) AND text : \(quoted(words))"
+            var joined = ""
+            var values: [SQLValue] = []
+            if let files {
+                if files.count <= Self.maxScopedFiles {
+                    match += " AND scope : \(quoted(files))"
+                } else {
+                    joined = " AND rowid IN (SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?)))"
+                    values.append(JSONValue.array(files.map(JSONValue.string)).columnText)
+                }
+            }
+            let ranked = try connection.query("""
+                SELECT rowid AS id, -bm25(chunks_fts, 1.0, 0.0) AS rank FROM chunks_fts
+                WHERE chunks_fts MATCH ?\(joined) ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT ?
+                """, [.text(match)] + values + [limit.sqlite]) { (try $0.int("id"), max(0, try $0.double("rank") ?? 0)) }
+            let found = try find(ids: ranked.map(\.0))
+            return ranked.compactMap { id, rank in
+                found[id].map { hit in
+                    var hit = hit
+                    hit.score = rank / (rank + 1)
+                    return hit
+                }
+            }
+        case .postgresql:
+            let storeList = JSONValue.array(stores.map(JSONValue.string)).columnText
+            let fileList = files.map { JSONValue.array($0.map(JSONValue.string)).columnText }
+            let query = terms.map { "'" + $0.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "") + "'" }
+                .joined(separator: " | ")
+            let fileClause = fileList == nil ? "" : " AND file_id IN (SELECT jsonb_array_elements_text(CAST(?3 AS jsonb)))"
+            return try connection.query("""
+                SELECT id, vector_store_id, file_id, text, CAST(ts_rank_cd(tsv, q) AS DOUBLE PRECISION) AS rank
+                FROM chunks, to_tsquery('simple', ?1) q
+                WHERE tsv @@ q AND vector_store_id IN (SELECT jsonb_array_elements_text(CAST(?2 AS jsonb)))\(fileClause)
+                ORDER BY rank DESC LIMIT ?\(fileList == nil ? 3 : 4)
+                """, [.text(query), storeList] + (fileList.map { [$0] } ?? []) + [limit.sqlite], Self.hit)
+        }
+    }
+
+    /// Below this many chunks every word is searched for: ranking them all is cheap.
+    static let selectiveFrom = 1000
+
+    /// The terms worth searching for: in a large index a word in more than half of all chunks
+    /// has no weight in BM25 and would only make the search rank nearly every chunk, so it is
+    /// left out (unless every word is that common, when the rarest one stays).
+    func selective(_ terms: [String]) throws -> [String] {
+        func documents(_ term: String) throws -> Int {
+            try connection.queryOne("SELECT doc FROM chunks_terms WHERE term = ?", [term.sqlite]) { try $0.int("doc") } ?? 0
+        }
+        // Every chunk's scope holds the word "vs" (from its store id): its count is the chunk count.
+        let total = try documents("vs")
+        guard total >= Self.selectiveFrom else { return terms }
+        let counted = try terms.map { ($0, try documents($0)) }
+        let kept = counted.filter { $0.1 * 2 <= total }.map(\.0)
+        if !kept.isEmpty { return kept }
+        return counted.min { $0.1 < $1.1 }.map { [$0.0] } ?? terms
     }
 
     /// Chunks by id, for hits found by vector similarity.
@@ -63,51 +160,6 @@ public struct ChunkRepository {
                                          text: try row.string("text"), score: 0))
         }
         return Dictionary(rows, uniquingKeysWith: { first, _ in first })
-    }
-
-    public func delete(store: String, file: String) throws {
-        try connection.run("DELETE FROM chunks WHERE vector_store_id = ? AND file_id = ?", [store.sqlite, file.sqlite])
-    }
-
-    /// The file's text without the overlaps, piece by piece, from chunk `fromSeq` on.
-    public func content(store: String, file: String, fromSeq: Int = 0, limit: Int) throws -> [(seq: Int, text: String)] {
-        try connection.query("""
-            SELECT seq, text, fresh_from FROM chunks WHERE vector_store_id = ? AND file_id = ? AND seq >= ? ORDER BY seq LIMIT ?
-            """, [store.sqlite, file.sqlite, fromSeq.sqlite, limit.sqlite]) { row in
-            let text = try row.string("text")
-            let fresh = min(max(0, try row.int("fresh_from")), text.utf8.count)
-            let utf8 = text.utf8
-            return (try row.int("seq"), String(decoding: utf8[utf8.index(utf8.startIndex, offsetBy: fresh)...], as: UTF8.self))
-        }
-    }
-
-    /// The best `limit` chunks of the stores for any of `terms`, optionally only of `files`.
-    public func search(stores: [String], files: [String]?, terms: [String], limit: Int) throws -> [ChunkHit] {
-        guard !terms.isEmpty, !stores.isEmpty, limit > 0, files.map({ !$0.isEmpty }) ?? true else { return [] }
-        let storeList = JSONValue.array(stores.map(JSONValue.string)).columnText
-        let fileList = files.map { JSONValue.array($0.map(JSONValue.string)).columnText }
-        switch connection.dialect {
-        case .sqlite:
-            // Terms are quoted, so FTS5 reads them as words, never as its query syntax.
-            let match = terms.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ")
-            let fileClause = fileList == nil ? "" : " AND c.file_id IN (SELECT value FROM json_each(?))"
-            return try connection.query("""
-                SELECT c.id, c.vector_store_id, c.file_id, c.text, -bm25(chunks_fts) AS rank
-                FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-                WHERE chunks_fts MATCH ? AND c.vector_store_id IN (SELECT value FROM json_each(?))\(fileClause)
-                ORDER BY bm25(chunks_fts) LIMIT ?
-                """, [.text(match), storeList] + (fileList.map { [$0] } ?? []) + [limit.sqlite], Self.hit)
-        case .postgresql:
-            let query = terms.map { "'" + $0.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "") + "'" }
-                .joined(separator: " | ")
-            let fileClause = fileList == nil ? "" : " AND file_id IN (SELECT jsonb_array_elements_text(CAST(?3 AS jsonb)))"
-            return try connection.query("""
-                SELECT id, vector_store_id, file_id, text, CAST(ts_rank_cd(tsv, q) AS DOUBLE PRECISION) AS rank
-                FROM chunks, to_tsquery('simple', ?1) q
-                WHERE tsv @@ q AND vector_store_id IN (SELECT jsonb_array_elements_text(CAST(?2 AS jsonb)))\(fileClause)
-                ORDER BY rank DESC LIMIT ?\(fileList == nil ? 3 : 4)
-                """, [.text(query), storeList] + (fileList.map { [$0] } ?? []) + [limit.sqlite], Self.hit)
-        }
     }
 
     private static func hit(_ row: any SQLRow) throws -> ChunkHit {

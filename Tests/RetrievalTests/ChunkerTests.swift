@@ -65,3 +65,11 @@ func pieces(_ text: String, size: Int) -> [ArraySlice<UInt8>] {
 enum TokenCount {
     static func words(_ text: String) -> Int { text.split(whereSeparator: { $0 == " " || $0 == "\n" }).count }
 }
+
+struct SearchTermsTests {
+    @Test func wordsAreLetterAndDigitRunsLowercasedOnce() {
+        #expect(FileSearch.terms("Café-au-LAIT, 42 naïve ÉCOLE au x_y café") == ["café", "au", "lait", "42", "naïve", "école", "x", "y"])
+        #expect(FileSearch.terms(String(repeating: "w ", count: 10) + (0..<100).map { "t\($0)" }.joined(separator: " ")).count
+                == FileSearch.maxTerms)
+    }
+}
