@@ -55,6 +55,8 @@ enum FileDownload {
                 headers.add("content-type", ContentTypes.of(filename: file.filename))
                 headers.add("content-disposition", "attachment; filename=\"\(file.filename.filter { $0 != "\"" && $0 != "\\" && !$0.isNewline })\"")
                 let writer = responder.startStream(status: 200, headers: headers, contentLength: file.bytes)
+                // A HEAD answer is its head: nothing is read for it.
+                if context.request.method == "HEAD" { return writer.finish() }
                 send(file, seq: 0, sent: 0, writer: writer, database: database, log: log)
             }
         })

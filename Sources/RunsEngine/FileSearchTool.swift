@@ -69,11 +69,15 @@ enum FileSearchTool {
             call.output = "The search needs a non-empty \"query\" string argument."
             return call
         }
-        let stores = try Self.stores(run: run, project: project, db: db)
+        // An expired store is no longer searched, as on OpenAI.
+        let repository = VectorStoreRepository(db, project: project)
+        let stores = try Self.stores(run: run, project: project, db: db).filter { id in
+            try repository.find(id).map { !$0.isExpired(now: now) } ?? false
+        }
         let request = SearchRequest(queries: [query], maxResults: maxResults, scoreThreshold: threshold,
                                     queryVectors: queryVector.map { [$0] })
         let results = try FileSearch.search(db, project: project, stores: stores, request, embeddings: embeddings)
-        try VectorStoreRepository(db, project: project).touch(stores, now: now)
+        try repository.touch(stores, now: now)
         call.fileSearch = FileSearchCall(rankingOptions: ranking, results: results.map {
             FileSearchHit(fileID: $0.fileID, fileName: $0.filename, score: $0.score, text: $0.text)
         })

@@ -27,7 +27,7 @@ public struct VectorStoreRepository {
     }
 
     public func find(_ id: String) throws -> VectorStore? {
-        try connection.queryOne("SELECT \(Self.columns) FROM vector_stores WHERE id = ? AND project = ?\(connection.forUpdate)",
+        try connection.queryOne("SELECT \(Self.columns) FROM vector_stores WHERE id = ? AND project = ?",
                                 [id.sqlite, project.sqlite], Self.decode)
     }
 
