@@ -78,20 +78,21 @@ CREATE TABLE chunks (
 ) STRICT;
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);
 -- The full-text index (BM25) over each chunk's fresh text, kept in step by triggers. `scope` holds
--- the chunk's store and file ids as words, so a search is confined to its stores (and files)
--- inside the index instead of by looking every match up. Only the index is ever read, never the
--- columns through it, so `scope` need not exist in `chunks`.
+-- the word `runnelchunk` (so the index knows its size) and the chunk's store and file ids as one
+-- word each (ids without their `_`/`-`, lowercased), so a search is confined to its stores (and
+-- files) inside the index instead of by looking every match up. Only the index is ever read,
+-- never the columns through it, so `scope` need not exist in `chunks`.
 CREATE VIRTUAL TABLE chunks_fts USING fts5 (text, scope, content = 'chunks', content_rowid = 'id');
 -- How many chunks hold each word: a search leaves out words in most chunks, which BM25 gives no
 -- weight anyway and which would make it rank nearly every chunk.
 CREATE VIRTUAL TABLE chunks_terms USING fts5vocab (chunks_fts, 'row');
 CREATE TRIGGER chunks_indexed AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, scope)
-    VALUES (new.id, CAST(substr(CAST(new.text AS BLOB), new.fresh_from + 1) AS TEXT), new.vector_store_id || ' ' || new.file_id);
+    VALUES (new.id, CAST(substr(CAST(new.text AS BLOB), new.fresh_from + 1) AS TEXT), 'runnelchunk ' || replace(new.vector_store_id, '_', '') || ' ' || replace(new.file_id, '-', ''));
 END;
 CREATE TRIGGER chunks_unindexed AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, text, scope)
-    VALUES ('delete', old.id, CAST(substr(CAST(old.text AS BLOB), old.fresh_from + 1) AS TEXT), old.vector_store_id || ' ' || old.file_id);
+    VALUES ('delete', old.id, CAST(substr(CAST(old.text AS BLOB), old.fresh_from + 1) AS TEXT), 'runnelchunk ' || replace(old.vector_store_id, '_', '') || ' ' || replace(old.file_id, '-', ''));
 END;
 
 -- Whether a run's streamed file_search steps carry their results' text (include[] on create).

@@ -88,17 +88,21 @@ public struct ChunkRepository {
         guard !terms.isEmpty, !stores.isEmpty, limit > 0, files.map({ !$0.isEmpty }) ?? true else { return [] }
         switch connection.dialect {
         case .sqlite:
-            let words = try selective(terms)
+            let total = try documents(Self.everyChunk)
+            let words = try selective(terms, total: total)
             // Every part is quoted, so FTS5 reads words and ids, never its own query syntax.
             func quoted(_ items: [String]) -> String {
                 "(" + items.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ") + ")"
             }
-            var match = "scope : \(quoted(stores)) AND text : \(quoted(words))"
+            var match = "text : \(quoted(words))"
+            // Stores that hold every chunk need no confining (the usual single store).
+            let scoped = try stores.reduce(0) { $0 + (try documents(Self.scopeWord(store: $1))) }
+            if scoped < total { match = "scope : \(quoted(stores.map { Self.scopeWord(store: $0) })) AND " + match }
             var joined = ""
             var values: [SQLValue] = []
             if let files {
                 if files.count <= Self.maxScopedFiles {
-                    match += " AND scope : \(quoted(files))"
+                    match += " AND scope : \(quoted(files.map { Self.scopeWord(file: $0) }))"
                 } else {
                     joined = " AND rowid IN (SELECT id FROM chunks WHERE file_id IN (SELECT value FROM json_each(?)))"
                     values.append(JSONValue.array(files.map(JSONValue.string)).columnText)
@@ -109,12 +113,12 @@ public struct ChunkRepository {
                 WHERE chunks_fts MATCH ?\(joined) ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT ?
                 """, [.text(match)] + values + [limit.sqlite]) { (try $0.int("id"), max(0, try $0.double("rank") ?? 0)) }
             let found = try find(ids: ranked.map(\.0))
+            // A scope word is an id folded to lower case: what it matched is checked against the real ids.
+            let allowedFiles = files.map(Set.init)
             return ranked.compactMap { id, rank in
-                found[id].map { hit in
-                    var hit = hit
-                    hit.score = rank / (rank + 1)
-                    return hit
-                }
+                guard var hit = found[id], stores.contains(hit.store), allowedFiles?.contains(hit.file) ?? true else { return nil }
+                hit.score = rank / (rank + 1)
+                return hit
             }
         case .postgresql:
             let storeList = JSONValue.array(stores.map(JSONValue.string)).columnText
@@ -134,19 +138,31 @@ public struct ChunkRepository {
     /// Below this many chunks every word is searched for: ranking them all is cheap.
     static let selectiveFrom = 1000
 
-    /// The terms worth searching for: in a large index a word in more than half of all chunks
-    /// has no weight in BM25 and would only make the search rank nearly every chunk, so it is
-    /// left out (unless every word is that common, when the rarest one stays).
-    func selective(_ terms: [String]) throws -> [String] {
-        func documents(_ term: String) throws -> Int {
-            try connection.queryOne("SELECT doc FROM chunks_terms WHERE term = ?", [term.sqlite]) { try $0.int("doc") } ?? 0
-        }
-        // Every chunk's scope holds the word "vs" (from its store id): its count is the chunk count.
-        let total = try documents("vs")
+    /// The word every chunk's scope holds, whose count is the index's size.
+    static let everyChunk = "runnelchunk"
+
+    /// An id as the one word the index's `scope` holds for it (see the migration).
+    static func scopeWord(store: String) -> String { store.replacingOccurrences(of: "_", with: "").lowercased() }
+    static func scopeWord(file: String) -> String { file.replacingOccurrences(of: "-", with: "").lowercased() }
+
+    /// Chunks holding `term` in any column.
+    func documents(_ term: String) throws -> Int {
+        try connection.queryOne("SELECT doc FROM chunks_terms WHERE term = ?", [term.sqlite]) { try $0.int("doc") } ?? 0
+    }
+
+    /// The terms that pick the candidates in a large index. A word in more than half of all
+    /// chunks has no weight in BM25 and would make the search rank nearly every chunk, so it is
+    /// left out; and while the query has a word in at most a tenth of the chunks, the words more
+    /// common than that are left out of the candidate search too (as max-score retrieval skips
+    /// low-impact terms): the best passages hold the rare words. Every word still counts in a
+    /// passage's score. When every word is very common, the rarest one stays.
+    func selective(_ terms: [String], total: Int) throws -> [String] {
         guard total >= Self.selectiveFrom else { return terms }
         let counted = try terms.map { ($0, try documents($0)) }
-        let kept = counted.filter { $0.1 * 2 <= total }.map(\.0)
-        if !kept.isEmpty { return kept }
+        let rare = counted.filter { $0.1 * 10 <= total }.map(\.0)
+        if !rare.isEmpty { return rare }
+        let weighty = counted.filter { $0.1 * 2 <= total }.map(\.0)
+        if !weighty.isEmpty { return weighty }
         return counted.min { $0.1 < $1.1 }.map { [$0.0] } ?? terms
     }
 

@@ -48,6 +48,21 @@ struct RetrievalStoreTests {
     }
 
     @Test(arguments: StoreKind.available)
+    func aSearchStaysInItsStoresAndFiles(kind: StoreKind) throws {
+        let temporary = try TemporaryDatabase(kind)
+        let found = try temporary.database.writeNow { db -> [[String]] in
+            try Self.seed(db, files: [("file-a", "the red fox", [:]), ("file-b", "a red fox again", [:])], store: "vs_1")
+            try Self.seed(db, files: [("file-c", "red foxes and a red fox", [:])], store: "vs_2")
+            let repository = ChunkRepository(db)
+            func search(_ stores: [String], files: [String]? = nil) throws -> [String] {
+                try repository.search(stores: stores, files: files, terms: ["red", "fox"], limit: 10).map(\.file).sorted()
+            }
+            return [try search(["vs_1"]), try search(["vs_2"]), try search(["vs_1", "vs_2"]), try search(["vs_1"], files: ["file-b"])]
+        }
+        #expect(found == [["file-a", "file-b"], ["file-c"], ["file-a", "file-b", "file-c"], ["file-b"]])
+    }
+
+    @Test(arguments: StoreKind.available)
     func blobsRoundTripEveryByte(kind: StoreKind) throws {
         let temporary = try TemporaryDatabase(kind)
         let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
