@@ -159,7 +159,9 @@ public struct MultipartParser {
             } else if let found = find([13, 10, 13, 10], in: buffer) {
                 end = found + 2
             } else {
-                guard buffer.count <= maxHeaderBytes else {
+                // Too large only once no terminator still to come could end the headers in
+                // time, so the answer does not depend on where the bytes were split.
+                guard buffer.count < maxHeaderBytes + 2 else {
                     throw MultipartError(message: "A multipart part's headers are larger than \(maxHeaderBytes) bytes.")
                 }
                 return false
