@@ -107,6 +107,9 @@ public struct MultipartParser {
         }
     }
 
+    /// Spaces and tabs allowed after a boundary, before its line ends.
+    static let maxPadding = 256
+
     /// One move of the state machine; false when it needs more bytes.
     private mutating func step(_ events: inout [MultipartEvent]) throws(MultipartError) -> Bool {
         switch state {
@@ -140,10 +143,10 @@ public struct MultipartParser {
             // Transport padding (spaces and tabs), then the CRLF that ends the boundary line.
             var index = 0
             while index < buffer.count, buffer[index] == 32 || buffer[index] == 9 { index += 1 }
-            guard index + 2 <= buffer.count else {
-                if index > 256 { throw MultipartError(message: "A multipart boundary line is followed by too much padding.") }
-                return false
-            }
+            // The padding limit holds whether or not the line's end has arrived yet, so the
+            // verdict does not depend on where the bytes were split.
+            if index > Self.maxPadding { throw MultipartError(message: "A multipart boundary line is followed by too much padding.") }
+            guard index + 2 <= buffer.count else { return false }
             guard buffer[index] == 13, buffer[index + 1] == 10 else {
                 throw MultipartError(message: "A multipart boundary must be followed by a line break or by '--'.")
             }

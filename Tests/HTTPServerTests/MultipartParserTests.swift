@@ -64,6 +64,9 @@ struct MultipartParserTests {
         MultipartCase(name: "no boundary at all", input: "just some bytes", expected: ["error: The multipart body ended"]),
         // Found by the fuzzer: headers whose end comes two bytes past the size limit's last
         // chance were called too large when split, malformed when whole.
+        MultipartCase(name: "padding past its limit is refused even when the line ends right after it",
+                      input: "--XyZ-123" + String(repeating: " ", count: 300) + "\r\nContent-Disposition: form-data; name=a\r\n\r\nv\r\n--XyZ-123--",
+                      expected: ["error: A multipart boundary line"]),
         MultipartCase(name: "headers ending just within the limit are judged by their content",
                       input: "--XyZ-123\r\nContent-Disposition: form-data; name=a\r\n" + String(repeating: "x", count: 214) + "\r\n\r\nv\r\n--XyZ-123--",
                       expected: ["error: A multipart part has"]),
