@@ -23,6 +23,9 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         var continuePending = false
         /// The streamed response has a Content-Length: its bytes go out without chunk framing.
         var identityBody = false
+
+        /// Whether a streamed body goes out in chunks: HTTP/1.1, no Content-Length, not a HEAD answer.
+        var chunked: Bool { version == .http1_1 && !identityBody && !isHead }
     }
 
     /// The most of a streamed request body handed to its handler at once.
@@ -173,8 +176,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
                 dispatch(request, streamed: true)
             case .expectsContinue:
                 guard reserveBody(decoder.bodyBytesInProgress) else { return }
-                enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-                flush()
+                sendContinue()
             case .needMoreData:
                 guard reserveBody(decoder.bodyBytesInProgress) else { return }
                 let held: ConnectionStateMachine.Input = decoder.isReadingHead ? .head : (decoder.hasPartialRequest ? .body : .none)
@@ -209,17 +211,22 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         loop.queue.async { self.demandBody(serial: serial, handler: handler) }
     }
 
-    func demandBody(serial: UInt64, handler: @escaping @Sendable (HTTPBodyChunk) -> Void) {
+    private func demandBody(serial: UInt64, handler: @escaping @Sendable (HTTPBodyChunk) -> Void) {
         guard machine.phase == .handling, bodyWaiter == nil, let exchange, exchange.serial == serial else {
             return handler(.failed(status: 400, message: "The request body can no longer be read."))
         }
         bodyWaiter = handler
         if exchange.continuePending {
             self.exchange?.continuePending = false
-            enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-            flush()
+            sendContinue()
         }
         deliverBody()
+    }
+
+    /// The interim answer a client that sent `Expect: 100-continue` waits for before its body.
+    private func sendContinue() {
+        enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        flush()
     }
 
     /// Hands the waiting handler what the decoder has, or reads the socket for it.
@@ -314,15 +321,14 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             return
         }
         if let whenDrained { drainWaiters.append(whenDrained) }
-        // A HEAD answer has its head only.
-        if exchange.isHead {
-        } else if exchange.version == .http1_1 && !exchange.identityBody {
+        if exchange.chunked {
             var frame = Array(String(bytes.count, radix: 16).utf8)
             frame.append(contentsOf: [13, 10])
             frame.append(contentsOf: bytes)
             frame.append(contentsOf: [13, 10])
             enqueue(frame)
-        } else {
+        } else if !exchange.isHead {
+            // A HEAD answer has its head only.
             enqueue(bytes)
         }
         if outbound.count - outboundOffset > server.limits.maxBufferedResponseBytes {
@@ -334,7 +340,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
 
     func finishStream(serial: UInt64) {
         guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
-        if exchange.version == .http1_1 && !exchange.identityBody && !exchange.isHead { enqueue(Array("0\r\n\r\n".utf8)) }
+        if exchange.chunked { enqueue(Array("0\r\n\r\n".utf8)) }
         self.exchange = nil
         exchange.writer?.markClosed()
         let now = Self.now

@@ -151,8 +151,5 @@ struct LineCursor {
 
 extension HTTPRequestHead {
     /// The target's path, still percent-encoded.
-    public var path: Substring {
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
-        return target[..<mark]
-    }
+    public var path: Substring { HTTPRequest.path(of: target) }
 }

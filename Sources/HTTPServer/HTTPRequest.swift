@@ -27,8 +27,12 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The target's path, still percent-encoded.
-    public var path: Substring {
-        HTTPRequestHead(method: method, target: target, version: version, headers: HTTPHeaders()).path
+    public var path: Substring { Self.path(of: target) }
+
+    /// The part of a request target before its query.
+    static func path(of target: String) -> Substring {
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<mark]
     }
 
     /// Query parameters in order, percent-decoded (`+` read as a space, as form encoding does).

@@ -56,17 +56,12 @@ public final class HTTPStreamWriter: Sendable {
 
     public var isOpen: Bool { open.load(ordering: .acquiring) }
 
-    public func write(_ bytes: [UInt8]) {
-        guard isOpen, !bytes.isEmpty, let connection else { return }
-        let serial = serial
-        connection.loop.queue.async { connection.writeStreamChunk(serial: serial, bytes: bytes) }
-    }
-
-    /// Writes `bytes`, then calls `whenDrained` (on an I/O queue; it must not block) once the
-    /// connection has sent all but a little of what it holds, or has closed: a producer that
-    /// writes its next piece only then never holds more than a piece in memory.
-    public func write(_ bytes: [UInt8], whenDrained: @escaping @Sendable () -> Void) {
-        guard isOpen, let connection else { return whenDrained() }
+    /// Writes `bytes`; then `whenDrained`, if given, is called (on an I/O queue; it must not block)
+    /// once the connection has sent all but a little of what it holds, or has closed: a producer
+    /// that writes its next piece only then never holds more than a piece in memory.
+    public func write(_ bytes: [UInt8], whenDrained: (@Sendable () -> Void)? = nil) {
+        // An empty piece is never sent: in chunked framing it would end the body.
+        guard isOpen, !bytes.isEmpty, let connection else { whenDrained?(); return }
         let serial = serial
         connection.loop.queue.async { connection.writeStreamChunk(serial: serial, bytes: bytes, whenDrained: whenDrained) }
     }

@@ -7,10 +7,7 @@ public struct Router<Handler: Sendable>: Sendable {
         case methodNotAllowed(allowed: [String])
     }
 
-    private enum Segment: Sendable, Equatable {
-        case literal(String)
-        case parameter(String)
-    }
+    private typealias Segment = RouteSegment
 
     private struct Route: Sendable {
         var method: String
@@ -32,6 +29,16 @@ public struct Router<Handler: Sendable>: Sendable {
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
         }
         routes.append(Route(method: method, segments: segments, handler: handler))
+    }
+
+    /// The routes whose handler `transform` keeps, as a router of their own: a cheap question
+    /// about a few routes (which ones stream their body) need not search them all.
+    public func compactMap<Other: Sendable>(_ transform: (Handler) -> Other?) -> Router<Other> {
+        var kept = Router<Other>(optionalPrefix: optionalPrefix)
+        kept.routes = routes.compactMap { route in
+            transform(route.handler).map { Router<Other>.Route(method: route.method, segments: route.segments, handler: $0) }
+        }
+        return kept
     }
 
     public func match(method: String, path: Substring) -> Match {
@@ -73,4 +80,10 @@ public struct Router<Handler: Sendable>: Sendable {
         }
         return parameters
     }
+}
+
+/// One `/`-separated part of a route's pattern: a literal, or a `:parameter`.
+private enum RouteSegment: Sendable, Equatable {
+    case literal(String)
+    case parameter(String)
 }

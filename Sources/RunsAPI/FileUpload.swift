@@ -57,9 +57,10 @@ final class FileUpload: @unchecked Sendable {
                    maxFileBytes: maxFileBytes, boundary: boundary).readNext()
     }
 
+    static let missingFile = APIError.invalid("Missing required parameter: 'file'.", param: "file", code: "missing_required_parameter")
+
     static func emptyBody(_ responder: HTTPResponder, log: Logger) {
-        let error = APIError.invalid("Missing required parameter: 'file'.", param: "file", code: "missing_required_parameter")
-        responder.send(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
+        responder.send(ErrorResponses.response(for: missingFile, requestID: responder.requestID, log: log))
     }
 
     private func readNext() {
@@ -124,10 +125,10 @@ final class FileUpload: @unchecked Sendable {
     }
 
     private func beginFile(_ part: MultipartPart, then events: ArraySlice<MultipartEvent>) {
-        let filename = part.filename.map { String($0.prefix(1024)) } ?? "upload"
+        let filename = part.filename.flatMap { $0.isEmpty ? nil : String($0.prefix(1024)) } ?? "upload"
         let (id, createdAt) = context.services.ids.make(.file)
         let (project, now) = (context.project, context.services.clock.nowSeconds())
-        file = (id, createdAt, filename.isEmpty ? "upload" : filename)
+        file = (id, createdAt, filename)
         database.write({ db in
             try FileRepository(db, project: project).beginUpload(id: id, createdAt: createdAt, filename: filename, now: now)
         }, completion: { [self] result in
@@ -156,9 +157,7 @@ final class FileUpload: @unchecked Sendable {
     }
 
     private func complete() {
-        guard let file else {
-            return fail(APIError.invalid("Missing required parameter: 'file'.", param: "file", code: "missing_required_parameter"))
-        }
+        guard let file else { return fail(Self.missingFile) }
         guard let purposeBytes = fields["purpose"] else {
             return fail(APIError.invalid("Missing required parameter: 'purpose'.", param: "purpose", code: "missing_required_parameter"))
         }

@@ -11,6 +11,8 @@ import RunsStorage
 /// the right database queue and answers in OpenAI's shapes.
 public final class RunnelApplication: Sendable {
     private let router: Router<Route>
+    /// The routes that stream their body, with their limits: asked about every request head.
+    private let uploads: Router<Int>
     private let database: any Store
     private let keys: APIKeys
     private let services: Services
@@ -43,18 +45,19 @@ public final class RunnelApplication: Sendable {
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
                                   pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings, log: { log.warning($0) })
-        let routes = RetrievalRoutes(database: database, ingestion: ingestion, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds,
+        let routes = RetrievalRoutes(database: database, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds,
                                      embeddings: embeddings)
         VectorStoresEndpoints.register(in: &router, routes)
         VectorStoreFilesEndpoints.register(in: &router, routes)
         self.router = router
+        uploads = router.compactMap { route in
+            if case .upload(let maxBytes, _) = route { maxBytes } else { nil }
+        }
     }
 
     /// Picks the requests whose body is streamed to their route (uploads), with its limit.
     @Sendable public func streamsBody(_ head: HTTPRequestHead) -> Int? {
-        guard head.method == "POST", case .found(.upload(let maxBytes, _), _) = router.match(method: head.method, path: head.path) else {
-            return nil
-        }
+        guard case .found(let maxBytes, _) = uploads.match(method: head.method, path: head.path) else { return nil }
         return maxBytes
     }
 

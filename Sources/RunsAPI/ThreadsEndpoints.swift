@@ -55,15 +55,15 @@ enum ThreadCreation {
                                                    allowVectorStores: true) ?? .null
         let metadata = try Validate.metadata(body.field("metadata"), param: body.param("metadata")) ?? [:]
         let (id, createdAt) = context.services.ids.make(.thread)
-        let thread = ChatThread(id: id, createdAt: createdAt, metadata: metadata)
+        let thread = ChatThread(id: id, createdAt: createdAt,
+                                toolResources: try ToolResourceStores.resolve(resources, context: context, db: db) ?? .null,
+                                metadata: metadata)
         try ThreadRepository(db, project: context.project).insert(thread)
-        var stored = thread
-        stored.toolResources = try ToolResourceStores.resolve(resources, context: context, db: db) ?? .null
-        try ThreadRepository(db, project: context.project).update(stored)
         let messages = inputs.map { MessagesEndpoints.message(from: $0, threadID: id, services: context.services) }
         let repository = MessageRepository(db, project: context.project)
         for message in messages { try repository.insert(message) }
-        try ToolResourceStores.attach(messages, to: stored, context: context, db: db)
+        // Attachments may give the thread a store of its own: it is read back with it.
+        try ToolResourceStores.attach(messages, to: thread, context: context, db: db)
         return try existing(id, context: context, db: db)
     }
 

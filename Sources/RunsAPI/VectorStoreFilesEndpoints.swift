@@ -7,13 +7,13 @@ import RunsWire
 /// Files in a vector store, and batches of them.
 enum VectorStoreFilesEndpoints {
     static func register(in router: inout Router<Route>, _ routes: RetrievalRoutes) {
-        router.add("POST", "/vector_stores/:vector_store_id/files", routes.queueing(create))
+        router.add("POST", "/vector_stores/:vector_store_id/files", .write(create))
         router.add("GET", "/vector_stores/:vector_store_id/files", .read(list))
         router.add("GET", "/vector_stores/:vector_store_id/files/:file_id", routes.holding(retrieve))
         router.add("POST", "/vector_stores/:vector_store_id/files/:file_id", .write(update))
         router.add("DELETE", "/vector_stores/:vector_store_id/files/:file_id", .write(delete))
         router.add("GET", "/vector_stores/:vector_store_id/files/:file_id/content", .read(content))
-        router.add("POST", "/vector_stores/:vector_store_id/file_batches", routes.queueing(createBatch))
+        router.add("POST", "/vector_stores/:vector_store_id/file_batches", .write(createBatch))
         router.add("GET", "/vector_stores/:vector_store_id/file_batches/:batch_id", routes.holding(retrieveBatch))
         router.add("POST", "/vector_stores/:vector_store_id/file_batches/:batch_id/cancel", .write(cancelBatch))
         router.add("GET", "/vector_stores/:vector_store_id/file_batches/:batch_id/files", .read(listBatch))

@@ -7,25 +7,14 @@ import RunsEngine
 import RunsStorage
 import RunsWire
 
-/// What the vector store endpoints share: the store, the ingestion workers to wake after files
-/// are queued, and how long a poll helper's GET may be held.
+/// What the vector store endpoints share: the store, how long a poll helper's GET may be held,
+/// and the embedding model searches use. (Files queued by a write are found at once: every
+/// write route wakes the ingestion workers.)
 struct RetrievalRoutes: Sendable {
     let database: any Store
-    let ingestion: IngestionPool
     let log: Logger
     let pollHoldSeconds: Double
     let embeddings: Embeddings?
-
-    /// A write whose commit queued files: the workers are woken once it is committed.
-    func queueing(_ handler: @escaping @Sendable (APIContext, any SQLSession) throws -> JSONValue) -> Route {
-        .custom { [self] context, responder in
-            let reply = ErrorResponses.replier(responder, log: log)
-            database.write({ try handler(context, $0) }, completion: { result in
-                ingestion.wake()
-                reply(result)
-            })
-        }
-    }
 
     /// A GET that, for the SDK's poll helpers, waits while the object is `in_progress` (up to
     /// `pollHoldSeconds`), so `create_and_poll` returns soon after ingestion ends.
@@ -57,7 +46,7 @@ enum VectorStoresEndpoints {
     static let createFields = ["name", "file_ids", "expires_after", "chunking_strategy", "metadata", "description"]
 
     static func register(in router: inout Router<Route>, _ routes: RetrievalRoutes) {
-        router.add("POST", "/vector_stores", routes.queueing(create))
+        router.add("POST", "/vector_stores", .write(create))
         router.add("GET", "/vector_stores", .read(list))
         router.add("GET", "/vector_stores/:vector_store_id", .read(retrieve))
         router.add("POST", "/vector_stores/:vector_store_id", .write(modify))

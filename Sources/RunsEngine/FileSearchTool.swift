@@ -100,15 +100,15 @@ enum FileSearchTool {
     /// Marker number ("ordinal:index") → file id, for every search of the run so far.
     static func citations(_ steps: [RunStep]) -> [String: String] {
         var map: [String: String] = [:]
-        var ordinal = 0
-        for step in steps where step.type == .toolCalls {
-            for call in step.toolCalls {
-                guard let search = call.fileSearch else { continue }
-                for (index, hit) in search.results.enumerated() { map["\(ordinal):\(index)"] = hit.fileID }
-                ordinal += 1
-            }
+        for (ordinal, search) in searches(in: steps).enumerated() {
+            for (index, hit) in search.results.enumerated() { map["\(ordinal):\(index)"] = hit.fileID }
         }
         return map
+    }
+
+    /// The run's searches so far, in order: a search's position is the first number of its markers.
+    static func searches(in steps: [RunStep]) -> [FileSearchCall] {
+        steps.filter { $0.type == .toolCalls }.flatMap { $0.toolCalls.compactMap(\.fileSearch) }
     }
 
     /// `file_citation` annotations for the markers in `text` that name a result; indexes count

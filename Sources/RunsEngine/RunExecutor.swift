@@ -95,12 +95,18 @@ struct RunExecutor {
         let searchable = FileSearchTool.isOffered(in: run)
         if searchable { await waitForIngestion(run, project: project) }
         var used = run.usage ?? Usage()
+        // Images come from the messages the turn started with (what a round adds is the model's
+        // own text), so they are read in the first round only.
+        var images: [String: String]?
         // Each round is one model call; a round whose calls were all file_search goes on to the next.
         for round in 0... {
-            let (messages, steps, images) = try await database.reading { db in
+            let known = images
+            let (messages, steps, loaded) = try await database.reading { db in
                 let messages = try MessageRepository(db, project: project).all(threadID: run.threadID)
-                return (messages, try RunStepRepository(db).all(runID: runID), try ImageInputs.load(messages, project: project, db: db))
+                return (messages, try RunStepRepository(db).all(runID: runID),
+                        try known ?? ImageInputs.load(messages, project: project, db: db))
             }
+            images = loaded
             let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
             let completionBudget = run.maxCompletionTokens.map { $0 - used.completionTokens }
             if let completionBudget, completionBudget <= 0 {
@@ -108,7 +114,7 @@ struct RunExecutor {
             }
             guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps, promptBudget: promptBudget,
                                                           completionBudget: completionBudget, searchRounds: round,
-                                                          images: images) else {
+                                                          images: loaded) else {
                 return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
             }
 
@@ -140,7 +146,7 @@ struct RunExecutor {
 
     /// Executes the model's file_search calls against the run's stores.
     private func search(_ calls: [StepToolCall], run: Run, project: String, steps: [RunStep], recorder: TurnRecorder) async throws {
-        let earlier = steps.reduce(0) { $0 + $1.toolCalls.filter { $0.fileSearch != nil }.count }
+        let earlier = FileSearchTool.searches(in: steps).count
         let now = now
         let embeddings = engine.embeddings
         var vectors: [[Float]?] = Array(repeating: nil, count: calls.count)

@@ -50,4 +50,17 @@ struct RouterTests {
         }
         #expect(Set(allowed) == ["GET", "POST", "HEAD"])
     }
+
+    @Test func compactMapKeepsTheChosenRoutesWithTheirPatterns() {
+        let lengths = router.compactMap { handler in handler.hasPrefix("get") ? handler.count : nil }
+        guard case .found(let length, let parameters) = lengths.match(method: "GET", path: "/v1/threads/t1") else {
+            Issue.record("expected a kept route")
+            return
+        }
+        #expect(length == "get-thread".count && parameters == ["thread_id": "t1"])
+        guard case .methodNotAllowed = lengths.match(method: "POST", path: "/threads/t1") else {
+            Issue.record("a route left out must not match")
+            return
+        }
+    }
 }
