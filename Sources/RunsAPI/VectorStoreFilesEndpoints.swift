@@ -94,15 +94,39 @@ enum VectorStoreFilesEndpoints {
         return Wire.deleted(file.fileID, object: "vector_store.file.deleted")
     }
 
-    /// The parsed text, one item per chunk without its overlap with the one before.
+    /// The most parsed text one page of a file's content carries.
+    static let maxContentPageBytes = 16 << 20
+
+    /// The parsed text, one item per chunk without its overlap with the one before, a page of
+    /// at most `maxContentPageBytes`; `next_page` (given back as `?page=`) continues it.
     static func content(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
+        var seq = 0
+        if let page = context.query("page"), !page.isEmpty {
+            guard let start = Int(page), start >= 0 else {
+                throw APIError.invalid("Invalid 'page': '\(page.prefix(40))' is not a page this server gave out.", param: "page", code: "invalid_value")
+            }
+            seq = start
+        }
         let file = try existing(context, db)
-        let pieces = try ChunkRepository(db).content(store: file.vectorStoreID, file: file.fileID, limit: 100_000)
-        return [
-            "object": "vector_store.file_content.page",
-            "data": .array(pieces.map { ["type": "text", "text": .string($0.text)] }),
-            "has_more": false, "next_page": nil,
-        ]
+        let chunks = ChunkRepository(db)
+        var items: [JSONValue] = []
+        var bytes = 0
+        while bytes < maxContentPageBytes {
+            let pieces = try chunks.content(store: file.vectorStoreID, file: file.fileID, fromSeq: seq, limit: 256)
+            guard !pieces.isEmpty else { return page(items, next: nil) }
+            for piece in pieces {
+                guard bytes < maxContentPageBytes else { break }
+                items.append(["type": "text", "text": .string(piece.text)])
+                bytes += piece.text.utf8.count
+                seq = piece.seq + 1
+            }
+        }
+        let more = try !chunks.content(store: file.vectorStoreID, file: file.fileID, fromSeq: seq, limit: 1).isEmpty
+        return page(items, next: more ? String(seq) : nil)
+    }
+
+    private static func page(_ items: [JSONValue], next: String?) -> JSONValue {
+        ["object": "vector_store.file_content.page", "data": .array(items), "has_more": .bool(next != nil), "next_page": JSONValue(next)]
     }
 
     // MARK: Batches

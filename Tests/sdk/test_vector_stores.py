@@ -278,3 +278,22 @@ def test_an_embedding_model_needs_an_openai_backend(tmp_path):
     result = subprocess.run([runnel_binary(), "serve", "--port", "0", "--database", str(tmp_path / "x.sqlite"),
                              "--embedding-model", "e"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "--embedding-model needs --backend openai" in result.stderr
+
+
+def test_a_large_files_parsed_text_comes_in_bounded_pages(client, runnel):
+    words = [f"w{i}" for i in range(2_500_000)]
+    file = upload(client, "large.txt", " ".join(words).encode())
+    store = client.vector_stores.create()
+    done = client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=file.id, poll_interval_ms=200)
+    assert done.status == "completed", done.last_error
+    url = f"{runnel.base_url}/vector_stores/{store.id}/files/{file.id}/content"
+    headers = {"authorization": "Bearer k"}
+    first = httpx.get(url, headers=headers, timeout=120).json()
+    assert first["has_more"] is True and first["next_page"]
+    assert sum(len(item["text"]) for item in first["data"]) < 17 << 20
+    second = httpx.get(url, params={"page": first["next_page"]}, headers=headers, timeout=120).json()
+    assert second["has_more"] is False and second["next_page"] is None
+    text = " ".join(item["text"] for item in first["data"] + second["data"])
+    assert text.split() == words
+    bad = httpx.get(url, params={"page": "nope"}, headers=headers)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "page"
