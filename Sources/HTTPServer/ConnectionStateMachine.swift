@@ -7,6 +7,12 @@
 /// response streams, only a hang-up is watched for (as swift-nio's pipelining handler does), so a
 /// client cannot make the server buffer what it sends ahead of its answer. The one exception is a
 /// streamed request body, read while its handler asks for the next piece.
+///
+/// An answer that ends the connection while the client may still be sending (before its body
+/// ended, or after a protocol error) is followed by a lingering close, as nginx and Apache do:
+/// the write side is shut, and what still arrives is read and dropped for a bounded time. Closing
+/// with unread bytes in the kernel would send a reset, which can destroy the answer before the
+/// client (or a proxy in front) reads it.
 struct ConnectionStateMachine: Equatable {
     enum Phase: Equatable {
         /// Waiting for, or receiving, a request.
@@ -15,6 +21,8 @@ struct ConnectionStateMachine: Equatable {
         case handling
         /// A chunked response body is being written.
         case streaming
+        /// The last answer is out and the write side shut; what the client still sends is dropped.
+        case lingering
         case closed
     }
 
@@ -40,6 +48,10 @@ struct ConnectionStateMachine: Equatable {
         var headNanoseconds: Int64
         /// Without progress: an idle keep-alive connection, a stalled body, a reader that stopped reading.
         var idleNanoseconds: Int64
+        /// The longest a lingering close reads, from the last answer's end.
+        var lingerNanoseconds: Int64 = 5_000_000_000
+        /// A lingering close ends sooner when the client sends nothing for this long.
+        var lingerIdleNanoseconds: Int64 = 1_000_000_000
     }
 
     /// What the connection must do after an event. Only what changed is set.
@@ -51,6 +63,8 @@ struct ConnectionStateMachine: Equatable {
         var processInput = false
         /// Answer 408 (the head did not arrive in time), then close.
         var requestTimeout = false
+        /// Shut the sending side: the answer is complete, what the client still sends is dropped.
+        var shutdownWrite = false
         var close = false
         /// The connection became idle (with the time it did) or busy, for eviction at the limit.
         var idleSince: Int64??
@@ -118,6 +132,9 @@ struct ConnectionStateMachine: Equatable {
     private(set) var bodyStreaming = false
     /// That handler waits for the next piece of its body.
     private(set) var bodyDemand = false
+    /// The client may still be sending when the connection ends: close it lingering.
+    private(set) var lingers = false
+    private(set) var lingerStartedAt: Int64 = 0
 
     init(timeouts: Timeouts) {
         self.timeouts = timeouts
@@ -128,7 +145,8 @@ struct ConnectionStateMachine: Equatable {
     /// Whether bytes from the client are read now: while it is waiting for a request, or while a
     /// handler waits for more of a streamed body.
     var readsInput: Bool {
-        (phase == .reading || (phase == .handling && bodyDemand)) && !endOfInputSeen && !closeAfterFlush && !outputBackedUp
+        if phase == .lingering { return !endOfInputSeen }
+        return (phase == .reading || (phase == .handling && bodyDemand)) && !endOfInputSeen && !closeAfterFlush && !outputBackedUp
     }
 
     /// Whether a decoded request may be handed to the handler now.
@@ -141,6 +159,9 @@ struct ConnectionStateMachine: Equatable {
 
     /// When the connection is cut off if nothing happens, given what it waits for.
     var deadline: Int64? {
+        if phase == .lingering {
+            return min(lingerStartedAt + timeouts.lingerNanoseconds, lastProgress + timeouts.lingerIdleNanoseconds)
+        }
         if outputPending || (phase == .handling && bodyDemand) { return lastProgress + timeouts.idleNanoseconds }
         guard phase == .reading, !closeAfterFlush else { return nil }
         if input == .head, let headStartedAt { return headStartedAt + timeouts.headNanoseconds }
@@ -149,6 +170,7 @@ struct ConnectionStateMachine: Equatable {
 
     mutating func handle(_ event: Event) -> Actions {
         guard phase != .closed else { return Actions() }
+        if phase == .lingering { return linger(event) }
         var actions = Actions()
         switch event {
         case .started(let now):
@@ -174,7 +196,7 @@ struct ConnectionStateMachine: Equatable {
                 // A partial request can never complete; a finished answer can still be delivered.
                 if input != .none || !outputPending { return close() }
                 closeAfterFlush = true
-            case .streaming, .closed:
+            case .streaming, .lingering, .closed:
                 return close()
             }
         case .hangUp:
@@ -184,7 +206,7 @@ struct ConnectionStateMachine: Equatable {
             case .handling:
                 // The answer can still be written; what the client sent before leaving is read after it.
                 hangUpSeen = true
-            case .reading, .closed:
+            case .reading, .lingering, .closed:
                 break
             }
         case .inputWhilePaused:
@@ -217,7 +239,7 @@ struct ConnectionStateMachine: Equatable {
         case .outputFlushed(let progressAt):
             if let progressAt { lastProgress = progressAt }
             outputPending = false
-            if closeAfterFlush { return close() }
+            if closeAfterFlush { return lingers && !endOfInputSeen ? startLingering() : close() }
             if outputBackedUp {
                 outputBackedUp = false
                 actions.processInput = phase == .reading
@@ -228,6 +250,8 @@ struct ConnectionStateMachine: Equatable {
             outputBackedUp = true
         case .protocolError:
             closeAfterFlush = true
+            // The request may still be arriving (a body over the limit, a broken chunk).
+            lingers = true
             input = .none
             headStartedAt = nil
         case .timerFired(let now):
@@ -269,10 +293,41 @@ struct ConnectionStateMachine: Equatable {
     /// input (a pipelined request) should be decoded now.
     private mutating func finishExchange(at now: Int64) -> Bool {
         if !keepsConnection { closeAfterFlush = true }
+        if bodyStreaming { lingers = true }
         bodyDemand = false
         phase = .reading
         lastProgress = now
         return !closeAfterFlush
+    }
+
+    /// The answer is out: shut the write side and read what is still coming until the client
+    /// closes too, goes quiet, or the time is up.
+    private mutating func startLingering() -> Actions {
+        phase = .lingering
+        lingerStartedAt = lastProgress
+        var actions = Actions(shutdownWrite: true)
+        settle(into: &actions)
+        return actions
+    }
+
+    private mutating func linger(_ event: Event) -> Actions {
+        switch event {
+        case .received(let now):
+            lastProgress = now
+            return Actions()
+        case .timerFired(let now):
+            timerArmedFor = nil
+            if let deadline, deadline > now {
+                var actions = Actions()
+                settle(into: &actions)
+                return actions
+            }
+            return close()
+        case .endOfInput, .hangUp, .failed, .shutdown, .evict:
+            return close()
+        default:
+            return Actions()
+        }
     }
 
     private mutating func close() -> Actions {

@@ -113,6 +113,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             teardown()
             return false
         }
+        if actions.shutdownWrite { shutdown(fd, Int32(SHUT_WR)) }
         if let interest = actions.interest {
             var events: UInt32 = 0
             if interest.read { events |= EventLoop.Interest.read }
@@ -141,7 +142,10 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     private func readable() {
         while true {
             let count = recv(fd, loop.scratch.baseAddress, loop.scratch.count, 0)
-            if count > 0 {
+            if count > 0, machine.phase == .lingering {
+                // Read only so the close sends no reset; nothing more is answered.
+                perform(.received(now: Self.now))
+            } else if count > 0 {
                 // One read per wake-up: other connections get their turn before a fast sender's next.
                 decoder.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
                 perform(.received(now: Self.now))

@@ -22,8 +22,9 @@ struct ConnectionCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-// Times are in arbitrary units: a head must arrive within 10, a connection may idle for 75.
-private let timeouts = Machine.Timeouts(headNanoseconds: 10, idleNanoseconds: 75)
+// Times are in arbitrary units: a head must arrive within 10, a connection may idle for 75;
+// a lingering close reads for at most 50, or until the client is quiet for 20.
+private let timeouts = Machine.Timeouts(headNanoseconds: 10, idleNanoseconds: 75, lingerNanoseconds: 50, lingerIdleNanoseconds: 20)
 private let idle: [Machine.Event] = [.started(now: 100)]
 private let readingHead = idle + [.received(now: 110), .awaitingInput(.head, now: 110)]
 private let readingBody = idle + [.received(now: 110), .awaitingInput(.body, now: 110)]
@@ -33,6 +34,8 @@ private let streaming = handling + [.streamStarted(keepAlive: true)]
 private let blocked = idle + [.outputBlocked(progressAt: 150)]
 private let uploading = handling + [.bodyStreamOpened]
 private let awaitingPiece = uploading + [.bodyDemanded(now: 150)]
+private let answeredEarly = uploading + [.responseQueued(now: 200)]
+private let lingering = answeredEarly + [.outputFlushed(progressAt: 201)]
 
 private let cases: [ConnectionCase] = [
     ConnectionCase(name: "a new connection reads, with the idle deadline", given: [], event: .started(now: 100),
@@ -131,6 +134,27 @@ private let cases: [ConnectionCase] = [
     ConnectionCase(name: "an answer after the body's end keeps the connection", given: uploading + [.bodyStreamEnded],
                    event: .responseQueued(now: 200), expected: Actions(interest: read, processInput: true, idleSince: .some(200)),
                    phase: .reading),
+    // The idle timer armed earlier (175) fires first and re-arms for the lingering deadline.
+    ConnectionCase(name: "an answer sent before the body's end lingers: write side shut, the rest read",
+                   given: answeredEarly, event: .outputFlushed(progressAt: 201),
+                   expected: Actions(interest: read, shutdownWrite: true), phase: .lingering),
+    ConnectionCase(name: "a protocol error's answer lingers too", given: readingBody + [.protocolError],
+                   event: .outputFlushed(progressAt: 130), expected: Actions(interest: read, timer: 150, shutdownWrite: true),
+                   phase: .lingering),
+    ConnectionCase(name: "a client that already sent its end is not lingered on", given: answeredEarly + [.outputBlocked(progressAt: 201), .hangUp, .endOfInput(now: 202)],
+                   event: .outputFlushed(progressAt: 203), expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "lingering ends when the client closes", given: lingering, event: .endOfInput(now: 210),
+                   expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "bytes while lingering change nothing", given: lingering, event: .received(now: 215),
+                   expected: Actions(), phase: .lingering),
+    ConnectionCase(name: "a client still sending keeps a lingering close going", given: lingering + [.received(now: 215)],
+                   event: .timerFired(now: 221), expected: Actions(timer: 235), phase: .lingering),
+    ConnectionCase(name: "a quiet client ends the lingering", given: lingering, event: .timerFired(now: 221),
+                   expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "lingering is bounded however fast the client sends", given: lingering + [.received(now: 240), .received(now: 250)],
+                   event: .timerFired(now: 251), expected: Actions(close: true), phase: .closed),
+    ConnectionCase(name: "shutdown ends the lingering", given: lingering, event: .shutdown,
+                   expected: Actions(close: true), phase: .closed),
 ]
 
 @Suite struct ConnectionStateMachineTests {
