@@ -65,16 +65,16 @@ CREATE INDEX vector_store_files_by_batch ON vector_store_files (batch_id) WHERE 
 CREATE INDEX vector_store_files_pending ON vector_store_files (lease_expires_at) WHERE status = 'in_progress';
 
 -- Searchable pieces of the files' text, indexed for full-text search with the 'simple'
--- configuration (no stemming or stop words, as SQLite's unicode61 tokenizer). `tsv` is the chunk's
--- fresh text (without the overlap the previous chunk holds), so the index holds each word once.
+-- configuration (no stemming or stop words, as SQLite's unicode61 tokenizer), `tsv` over `text`.
 CREATE TABLE chunks (
     id BIGSERIAL PRIMARY KEY,
     vector_store_id TEXT NOT NULL,
     file_id TEXT NOT NULL,
     seq BIGINT NOT NULL,
+    -- Only what the chunk adds to the ones before it: the chunk as cut begins with the last
+    -- `overlap_bytes` UTF-8 bytes of the previous chunks' text, read back from them.
     text TEXT NOT NULL,
-    -- Where the text not already in the previous chunk begins, in UTF-8 bytes.
-    fresh_from BIGINT NOT NULL DEFAULT 0,
+    overlap_bytes BIGINT NOT NULL DEFAULT 0,
     embedding BYTEA,
     tsv TSVECTOR NOT NULL
 );

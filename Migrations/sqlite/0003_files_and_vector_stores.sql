@@ -70,29 +70,34 @@ CREATE TABLE chunks (
     vector_store_id TEXT NOT NULL,
     file_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
+    -- Only what the chunk adds to the ones before it: the chunk as cut begins with the last
+    -- `overlap_bytes` UTF-8 bytes of the previous chunks' text, read back from them. Each word is
+    -- stored and indexed once, and the parsed file reads back without repeats.
     text TEXT NOT NULL,
-    -- Where the text not already in the previous chunk (its overlap) begins, in UTF-8 bytes, so
-    -- the parsed file reads back without repeats and the index holds each word once.
-    fresh_from INTEGER NOT NULL DEFAULT 0,
+    overlap_bytes INTEGER NOT NULL DEFAULT 0,
     embedding BLOB
 ) STRICT;
 CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, seq);
--- The full-text index (BM25) over each chunk's fresh text, kept in step by triggers. `scope` holds
+-- The full-text index (BM25) over the chunks' text, kept in step by triggers. `scope` holds
 -- the word `runnelchunk` (so the index knows its size) and the chunk's store and file ids as one
 -- word each (ids without their `_`/`-`, lowercased), so a search is confined to its stores (and
 -- files) inside the index instead of by looking every match up. Only the index is ever read,
 -- never the columns through it, so `scope` need not exist in `chunks`.
 CREATE VIRTUAL TABLE chunks_fts USING fts5 (text, scope, content = 'chunks', content_rowid = 'id');
+-- Indexing merges segments only when 64 pile up on one level; the rest is merged while no file
+-- is being indexed (see ChunkRepository.mergeStep).
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('automerge', 0);
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('crisismerge', 64);
 -- How many chunks hold each word: a search leaves out words in most chunks, which BM25 gives no
 -- weight anyway and which would make it rank nearly every chunk.
 CREATE VIRTUAL TABLE chunks_terms USING fts5vocab (chunks_fts, 'row');
 CREATE TRIGGER chunks_indexed AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, scope)
-    VALUES (new.id, CAST(substr(CAST(new.text AS BLOB), new.fresh_from + 1) AS TEXT), 'runnelchunk ' || replace(new.vector_store_id, '_', '') || ' ' || replace(new.file_id, '-', ''));
+    VALUES (new.id, new.text, 'runnelchunk ' || replace(new.vector_store_id, '_', '') || ' ' || replace(new.file_id, '-', ''));
 END;
 CREATE TRIGGER chunks_unindexed AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, text, scope)
-    VALUES ('delete', old.id, CAST(substr(CAST(old.text AS BLOB), old.fresh_from + 1) AS TEXT), 'runnelchunk ' || replace(old.vector_store_id, '_', '') || ' ' || replace(old.file_id, '-', ''));
+    VALUES ('delete', old.id, old.text, 'runnelchunk ' || replace(old.vector_store_id, '_', '') || ' ' || replace(old.file_id, '-', ''));
 END;
 
 -- Whether a run's streamed file_search steps carry their results' text (include[] on create).

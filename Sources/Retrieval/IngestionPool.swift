@@ -21,15 +21,21 @@ public final class IngestionPool: Sendable {
     let pdfTimeoutSeconds: Double
     /// When set, every chunk is stored with its embedding.
     let embeddings: Embeddings?
+    /// Problems, and what is merely worth knowing.
     let log: @Sendable (String) -> Void
+    let info: @Sendable (String) -> Void
     /// Lets other parts (a held poll) know a file's status changed on this node.
     let onChange: @Sendable () -> Void
     private let wakeups = Atomic<Int>(0)
+    /// Files were indexed since the index was last merged (set at start: a restart may have cut a merge short).
+    private let mergeDue = Atomic<Bool>(true)
+    private let merging = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
     public init(database: any Store, node: String, clock: any Clock, workers: Int, pdfTimeoutSeconds: Double,
-                embeddings: Embeddings? = nil, log: @escaping @Sendable (String) -> Void, onChange: @escaping @Sendable () -> Void = {}) {
+                embeddings: Embeddings? = nil, log: @escaping @Sendable (String) -> Void, info: @escaping @Sendable (String) -> Void = { _ in },
+                onChange: @escaping @Sendable () -> Void = {}) {
         self.embeddings = embeddings
         self.database = database
         self.node = node
@@ -37,6 +43,7 @@ public final class IngestionPool: Sendable {
         self.workers = max(1, workers)
         self.pdfTimeoutSeconds = pdfTimeoutSeconds
         self.log = log
+        self.info = info
         self.onChange = onChange
     }
 
@@ -87,11 +94,34 @@ public final class IngestionPool: Sendable {
             } catch {
                 log("ingestion: could not claim a file: \(error)")
             }
+            await mergeIndexIfDue()
             // Idle: another node's work is found by polling once a second, this node's at once.
             for _ in 0..<20 where !isStopped && wakeups.load(ordering: .acquiring) == seen {
                 try? await Task.sleep(nanoseconds: 50_000_000)
             }
         }
+    }
+
+    /// The full-text index is merged while no file waits, a step per transaction so other
+    /// writes go between; during ingestion it is left for speed (see `ChunkRepository.mergeStep`).
+    private func mergeIndexIfDue() async {
+        guard mergeDue.load(ordering: .acquiring),
+              merging.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        defer { merging.store(false, ordering: .releasing) }
+        mergeDue.store(false, ordering: .releasing)
+        let started = clock.nowMilliseconds()
+        var steps = 0
+        do {
+            while !isStopped, try await database.writing({ try ChunkRepository($0).mergeStep() }) {
+                steps += 1
+                // New files come first; the merge resumes once they are done.
+                if mergeDue.load(ordering: .acquiring) { return }
+            }
+        } catch {
+            mergeDue.store(true, ordering: .releasing)
+            log("ingestion: could not merge the search index: \(error)")
+        }
+        if steps > 0 { info("search index merged in \(steps) step(s), \(clock.nowMilliseconds() - started) ms") }
     }
 
     private func sweepUploads() async {
@@ -100,10 +130,10 @@ public final class IngestionPool: Sendable {
             let now = clock.nowSeconds()
             let before = now - Self.staleUploadSeconds
             if let swept = try? await database.writing({ try FileRepository.sweepStaleUploads($0, staleBefore: before) }), swept > 0 {
-                log("removed \(swept) upload(s) abandoned for over an hour")
+                info("removed \(swept) upload(s) abandoned for over an hour")
             }
             if let expired = try? await database.writing({ try FileRepository.sweepExpired($0, now: now) }), expired > 0 {
-                log("removed \(expired) expired file(s)")
+                info("removed \(expired) expired file(s)")
             }
         }
     }
@@ -140,6 +170,7 @@ public final class IngestionPool: Sendable {
                 try IngestionQueue.finish(db, store: claim.store, file: claim.file, node: node, status: outcome.0,
                                           usageBytes: outcome.1, error: outcome.2)
             }
+            mergeDue.store(true, ordering: .releasing)
             onChange()
         } catch {
             // The lease runs out and the file is taken up again.

@@ -44,7 +44,8 @@ public final class RunnelApplication: Sendable {
         RunsEndpoints.register(in: &router, engine: engine)
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
-                                  pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings, log: { log.warning($0) })
+                                  pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings,
+                                  log: { log.warning($0) }, info: { log.info($0) })
         let routes = RetrievalRoutes(database: database, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds,
                                      embeddings: embeddings)
         VectorStoresEndpoints.register(in: &router, routes)

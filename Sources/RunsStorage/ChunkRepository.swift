@@ -34,9 +34,12 @@ public struct ChunkHit: Sendable, Equatable {
 }
 
 /// The chunks of the files in vector stores, and full-text search over them: BM25 on SQLite's
-/// FTS5, `ts_rank_cd` on PostgreSQL's text search, each over the chunks' fresh text (a word in an
-/// overlap is indexed once, in the chunk it first appears in). Both scores are mapped into 0…1 by
+/// FTS5, `ts_rank_cd` on PostgreSQL's text search. Both scores are mapped into 0…1 by
 /// s / (s + 1), which keeps their order.
+///
+/// A chunk is stored as its fresh text only; the overlap it shares with the chunk before it is
+/// read back from that chunk when the chunk is found. So a word is written and indexed once (in
+/// the chunk it first appears in), which halves what indexing writes at the usual 50% overlap.
 public struct ChunkRepository {
     let connection: any SQLSession
 
@@ -48,18 +51,19 @@ public struct ChunkRepository {
     static let rowsPerInsert = 32
 
     public func insert(store: String, file: String, _ chunks: [Chunk]) throws {
-        // PostgreSQL indexes the fresh text handed to it; SQLite's trigger cuts it from the row.
+        // PostgreSQL indexes the text handed to it; SQLite's trigger indexes the row.
         let (row, width) = connection.dialect == .postgresql
             ? ("(?, ?, ?, ?, ?, ?, to_tsvector('simple', ?))", 7) : ("(?, ?, ?, ?, ?, ?)", 6)
-        let columns = "vector_store_id, file_id, seq, text, fresh_from, embedding" + (width == 7 ? ", tsv" : "")
+        let columns = "vector_store_id, file_id, seq, text, overlap_bytes, embedding" + (width == 7 ? ", tsv" : "")
         var start = 0
         while start < chunks.count {
             let rows = chunks[start..<min(chunks.count, start + Self.rowsPerInsert)]
             let placeholders = Array(repeating: row, count: rows.count).joined(separator: ", ")
             try connection.run("INSERT INTO chunks (\(columns)) VALUES \(placeholders)", rows.flatMap { chunk -> [SQLValue] in
-                var values: [SQLValue] = [store.sqlite, file.sqlite, chunk.seq.sqlite, chunk.text.sqlite, chunk.freshFrom.sqlite,
+                let fresh = chunk.freshText.sqlite
+                var values: [SQLValue] = [store.sqlite, file.sqlite, chunk.seq.sqlite, fresh, chunk.freshFrom.sqlite,
                                           chunk.embedding.map(SQLValue.blob) ?? .null]
-                if width == 7 { values.append(chunk.freshText.sqlite) }
+                if width == 7 { values.append(fresh) }
                 return values
             })
             start += rows.count
@@ -73,11 +77,24 @@ public struct ChunkRepository {
     /// The file's text without the overlaps, piece by piece, from chunk `fromSeq` on.
     public func content(store: String, file: String, fromSeq: Int = 0, limit: Int) throws -> [(seq: Int, text: String)] {
         try connection.query("""
-            SELECT seq, text, fresh_from FROM chunks WHERE vector_store_id = ? AND file_id = ? AND seq >= ? ORDER BY seq LIMIT ?
-            """, [store.sqlite, file.sqlite, fromSeq.sqlite, limit.sqlite]) { row in
-            let chunk = Chunk(seq: try row.int("seq"), text: try row.string("text"), freshFrom: try row.int("fresh_from"))
-            return (chunk.seq, chunk.freshText)
-        }
+            SELECT seq, text FROM chunks WHERE vector_store_id = ? AND file_id = ? AND seq >= ? ORDER BY seq LIMIT ?
+            """, [store.sqlite, file.sqlite, fromSeq.sqlite, limit.sqlite]) { (try $0.int("seq"), try $0.string("text")) }
+    }
+
+    /// Does a bounded piece of merging SQLite's full-text index and returns whether more remains.
+    /// The index is created without automatic merging (and merges at once only when 64 segments
+    /// pile up on one level), which makes indexing about a quarter faster; searches then read
+    /// more segments until these steps, run while no file is being indexed, merge them.
+    public func mergeStep() throws -> Bool {
+        guard connection.dialect == .sqlite else { return false }
+        let before = try Self.totalChanges(connection)
+        try connection.run("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('merge', 500)", [])
+        // FTS5 counts two or more changes when the command merged anything.
+        return try Self.totalChanges(connection) - before >= 2
+    }
+
+    private static func totalChanges(_ connection: any SQLSession) throws -> Int {
+        try connection.queryOne("SELECT total_changes() AS n", []) { try $0.int("n") } ?? 0
     }
 
     /// Files restricted by name inside the full-text query up to this many; past it, by a join.
@@ -126,12 +143,13 @@ public struct ChunkRepository {
             let query = terms.map { "'" + $0.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "") + "'" }
                 .joined(separator: " | ")
             let fileClause = fileList == nil ? "" : " AND file_id IN (SELECT jsonb_array_elements_text(CAST(?3 AS jsonb)))"
-            return try connection.query("""
-                SELECT id, vector_store_id, file_id, text, CAST(ts_rank_cd(tsv, q) AS DOUBLE PRECISION) AS rank
+            let found = try connection.query("""
+                SELECT \(Self.hitColumns), CAST(ts_rank_cd(tsv, q) AS DOUBLE PRECISION) AS rank
                 FROM chunks, to_tsquery('simple', ?1) q
                 WHERE tsv @@ q AND vector_store_id IN (SELECT jsonb_array_elements_text(CAST(?2 AS jsonb)))\(fileClause)
                 ORDER BY rank DESC LIMIT ?\(fileList == nil ? 3 : 4)
-                """, [.text(query), storeList] + (fileList.map { [$0] } ?? []) + [limit.sqlite], Self.hit)
+                """, [.text(query), storeList] + (fileList.map { [$0] } ?? []) + [limit.sqlite], Self.stored)
+            return try withOverlaps(found)
         }
     }
 
@@ -171,16 +189,46 @@ public struct ChunkRepository {
         guard !ids.isEmpty else { return [:] }
         let list = JSONValue.array(ids.map { .integer($0) }).columnText
         let source = connection.dialect == .sqlite ? "(SELECT value FROM json_each(?))" : "(SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT))"
-        let rows = try connection.query("SELECT id, vector_store_id, file_id, text FROM chunks WHERE id IN \(source)", [list]) { row in
-            (try row.int("id"), ChunkHit(id: try row.int("id"), store: try row.string("vector_store_id"), file: try row.string("file_id"),
-                                         text: try row.string("text"), score: 0))
-        }
-        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        let rows = try connection.query("SELECT \(Self.hitColumns), CAST(0 AS DOUBLE PRECISION) AS rank FROM chunks WHERE id IN \(source)", [list], Self.stored)
+        return Dictionary(try withOverlaps(rows).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    private static func hit(_ row: any SQLRow) throws -> ChunkHit {
+    /// A found chunk as stored: its own text, and how much of the chunks before it it starts with.
+    private struct StoredHit {
+        var hit: ChunkHit
+        var seq: Int
+        var overlapBytes: Int
+    }
+
+    private static let hitColumns = "id, vector_store_id, file_id, seq, text, overlap_bytes"
+
+    private static func stored(_ row: any SQLRow) throws -> StoredHit {
         let rank = max(0, try row.double("rank") ?? 0)
-        return ChunkHit(id: try row.int("id"), store: try row.string("vector_store_id"), file: try row.string("file_id"), text: try row.string("text"),
-                        score: rank / (rank + 1))
+        return StoredHit(hit: ChunkHit(id: try row.int("id"), store: try row.string("vector_store_id"), file: try row.string("file_id"),
+                                       text: try row.string("text"), score: rank / (rank + 1)),
+                         seq: try row.int("seq"), overlapBytes: try row.int("overlap_bytes"))
+    }
+
+    /// The chunks' text as cut: the overlap, read back from the end of the chunks before each,
+    /// then the chunk's own text. An overlap is at most half a chunk, so it almost always lies in
+    /// the one chunk before; a short one before it sends the reading further back.
+    private func withOverlaps(_ found: [StoredHit]) throws -> [ChunkHit] {
+        try found.map { stored in
+            var hit = stored.hit
+            var needed = stored.overlapBytes
+            var seq = stored.seq - 1
+            var overlap: [UInt8] = []
+            while needed > 0, seq >= 0 {
+                guard let before = try connection.queryOne("""
+                    SELECT text FROM chunks WHERE vector_store_id = ? AND file_id = ? AND seq = ?
+                    """, [hit.store.sqlite, hit.file.sqlite, seq.sqlite], { Array(try $0.string("text").utf8) }) else { break }
+                let taken = before.suffix(needed)
+                overlap.insert(contentsOf: taken, at: 0)
+                needed -= taken.count
+                seq -= 1
+            }
+            if !overlap.isEmpty { hit.text = String(decoding: overlap + Array(hit.text.utf8), as: UTF8.self) }
+            return hit
+        }
     }
 }
