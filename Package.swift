@@ -29,6 +29,8 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "CEpoll"),
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "CodeInterpreter", dependencies: ["CSandbox", "RunsDomain"], swiftSettings: strictSettings),
         .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
         .target(name: "RunsDomain", swiftSettings: strictSettings),
         .executableTarget(name: "MigrationEmbedder", swiftSettings: strictSettings),
@@ -68,10 +70,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval"],
+            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
+        .testTarget(name: "CodeInterpreterTests", dependencies: ["CodeInterpreter"], swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "RunsDomain", "RunsStorage", "StoreTestSupport"],
                     swiftSettings: strictSettings),

@@ -22,7 +22,7 @@ finish() {
 }
 trap finish EXIT
 
-scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql nginx poppler-utils
+scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev libseccomp-dev bubblewrap postgresql nginx poppler-utils
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
 
 stage "PostgreSQL for the tests (initdb in a temporary folder, a free port)"
@@ -50,8 +50,8 @@ pytest=(.venv/bin/python -m pytest -q -rs -p no:cacheprovider)
 "${pytest[@]}" Tests/sdk
 
 stage "SDK suite on PostgreSQL"
-RUNNEL_SDK_STORE=postgresql "${pytest[@]}" -m "not sqlite_only" --ignore Tests/sdk/test_multinode.py Tests/sdk
+RUNNEL_SDK_STORE=postgresql "${pytest[@]}" -m "not sqlite_only and not no_server" --ignore Tests/sdk/test_multinode.py Tests/sdk
 
 stage "runs, streams and retrieval SDK suites through nginx to three nodes on one PostgreSQL"
-RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node" Tests/sdk/test_runs.py Tests/sdk/test_streams.py \
+RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node and not no_server" Tests/sdk/test_runs.py Tests/sdk/test_streams.py \
     Tests/sdk/test_files.py Tests/sdk/test_vector_stores.py Tests/sdk/test_file_search_runs.py

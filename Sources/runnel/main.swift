@@ -3,6 +3,7 @@ import HTTPServer
 import RunsAPI
 import RunsDomain
 import RunsStorage
+import CodeInterpreter
 
 /// `runnel serve|backup|health [options]`, or `runnel --help`.
 let commandLine = Array(CommandLine.arguments.dropFirst())
@@ -13,6 +14,10 @@ case "backup":
     BackupCommand.run(arguments: Array(commandLine.dropFirst()))
 case "health":
     HealthCommand.run(arguments: Array(commandLine.dropFirst()))
+case "code-run":
+    CodeRunCommand.run(arguments: Array(commandLine.dropFirst()))
+case "sandbox-exec":
+    SandboxExec.run(arguments: Array(commandLine.dropFirst()))
 case "--help", "-h", "help", nil:
     print("""
         Usage: runnel <command> [options]
@@ -21,6 +26,7 @@ case "--help", "-h", "help", nil:
           serve     Run the server (runnel serve --help lists its settings).
           backup    Copy a database consistently, even while the server runs.
           health    Exit 0 if the server (same settings as serve) answers GET /health.
+          code-run  Run Python in a code interpreter sandbox, as runs do (code-run --level a|b|auto CODE...).
         """)
     exit(commandLine.isEmpty ? 2 : 0)
 default:

@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files of a session folder, to tell which a call created or changed. Symbolic links and
+/// anything but regular files are never followed or reported: a link the code made to a host
+/// file must not turn that file into an output.
+struct SessionFolder {
+    let path: String
+
+    struct Entry: Equatable {
+        var size: Int
+        var modified: Int
+    }
+
+    /// At most this many entries are looked at; a folder holding more is not walked further.
+    static let maxEntries = 10_000
+
+    /// Relative path → size and modification time, the figures folder left out.
+    func snapshot() -> [String: Entry] {
+        var found: [String: Entry] = [:]
+        var pending = [""]
+        var seen = 0
+        while let relative = pending.popLast(), seen < Self.maxEntries {
+            let directory = relative.isEmpty ? path : path + "/" + relative
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names.sorted() where seen < Self.maxEntries {
+                seen += 1
+                if relative.isEmpty, name == PythonDriver.figuresFolder { continue }
+                let child = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(path + "/" + child, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: pending.append(child)
+                case S_IFREG: found[child] = Entry(size: Int(info.st_size), modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec))
+                default: break
+                }
+            }
+        }
+        return found
+    }
+
+    /// Files new or changed since `before`, sorted.
+    static func changed(from before: [String: Entry], to after: [String: Entry]) -> [String] {
+        after.filter { before[$0.key] != $0.value }.map(\.key).sorted()
+    }
+
+    /// Reads a file of the folder without following links; nil when it is not a regular file.
+    func read(_ relative: String, maxBytes: Int) -> [UInt8]? {
+        let fd = open(path + "/" + relative, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= maxBytes else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            offset += count
+        }
+        return Array(bytes[0..<offset])
+    }
+
+    /// A name an input file may take in the folder: its last path component, without control
+    /// characters or a leading dot.
+    static func safeName(_ name: String) -> String {
+        var base = (name.split(separator: "/").last.map(String.init) ?? "").filter { !$0.isNewline && $0.asciiValue.map { $0 >= 32 && $0 != 127 } ?? true }
+        while base.hasPrefix(".") { base.removeFirst() }
+        return base.isEmpty ? "file" : String(base.prefix(200))
+    }
+}
