@@ -46,6 +46,11 @@ stage "SDK suite on SQLite (openai Python SDK against .build/debug/runnel), with
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
 export RUNNEL_BINARY="$PWD/.build/debug/runnel"
+# The code interpreter's Python, where sandboxed users can read it.
+code_python_dir=/opt/runnel-code-python
+[ "$(id -u)" -eq 0 ] || code_python_dir="$HOME/.cache/runnel/code-python"
+RUNNEL_CODE_PYTHON="$(scripts/code-python.sh "$code_python_dir")"
+export RUNNEL_CODE_PYTHON
 pytest=(.venv/bin/python -m pytest -q -rs -p no:cacheprovider)
 "${pytest[@]}" Tests/sdk
 

@@ -27,6 +27,14 @@ enum PythonDriver {
         sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0), encoding="utf-8", errors="replace", line_buffering=True)
         sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", buffering=0), encoding="utf-8", errors="replace", line_buffering=True)
         sys.stdin = open(os.devnull)
+        # matplotlib's font cache, built with the venv: copied, not rebuilt (seconds) on the first plot.
+        try:
+            import shutil
+            cache, target = os.path.join(sys.prefix, "matplotlib"), os.environ.get("MPLCONFIGDIR")
+            if target and os.path.isdir(cache) and not os.path.exists(target):
+                shutil.copytree(cache, target)
+        except OSError:
+            pass
         namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         work = queue.Queue()
         running = threading.Event()

@@ -53,13 +53,15 @@ enum CodeRunCommand {
             defer { sessions.shutdown() }
             for code in codes {
                 do {
+                    let started = Date()
                     let call = try await sessions.execute(key: "cli", code: code)
+                    let elapsed = (Date().timeIntervalSince(started) * 100_000).rounded() / 100
                     let result = call.result
                     let line: JSONValue = [
                         "logs": .string(result.logs), "truncated": .bool(result.truncated), "error": result.error.map(JSONValue.string) ?? .null,
                         "interrupted": .bool(result.interrupted), "reset": .bool(result.reset),
                         "figures": .array(result.figures.map(JSONValue.string)), "outputs": .array(call.outputs.map(JSONValue.string)),
-                        "data_path": .string(call.dataPath),
+                        "data_path": .string(call.dataPath), "elapsed_ms": .number(elapsed),
                     ]
                     print(String(decoding: line.serialized(), as: UTF8.self))
                 } catch {

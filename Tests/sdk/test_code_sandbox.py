@@ -175,3 +175,23 @@ except OSError as error:
     finally:
         outside.kill()
         outside.wait()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_pandas_and_matplotlib_plot_and_write_files(binary, level):
+    python = os.environ.get("RUNNEL_CODE_PYTHON")
+    if not python:
+        pytest.skip("RUNNEL_CODE_PYTHON is unset (scripts/test.sh builds it with scripts/code-python.sh)")
+    finished = subprocess.run([binary, "code-run", "--level", level, "--python", python, """
+import os
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
+frame = pd.DataFrame({"x": np.arange(5), "y": np.arange(5) ** 2})
+frame.to_csv("squares.csv", index=False)
+plt.plot(frame.x, frame.y)
+int(frame.y.sum())
+""", "int(frame.y.max())"], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    first, second = [json.loads(line) for line in finished.stdout.splitlines()]
+    assert first["error"] is None and first["logs"] == "30\n", first
+    assert first["outputs"] == ["squares.csv"] and len(first["figures"]) == 1
+    assert second["logs"] == "16\n" and second["outputs"] == [] and second["figures"] == []
