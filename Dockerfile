@@ -1,11 +1,14 @@
 # Runnel in a container.
-#   docker build -t runnel .
+#   docker build -t runnel .                          the slim image (the last stage)
+#   docker build --target full -t runnel:full .       with Python, numpy, pandas, matplotlib and
+#                                                     bubblewrap for the code_interpreter tool
 #   docker run -p 8080:8080 -v runnel-data:/data runnel
 # Every setting comes from RUNNEL_* environment variables (see README, "Settings"); set
 # RUNNEL_DATABASE to a postgres:// URL to run several nodes on one PostgreSQL (deploy/compose.yaml).
 # scripts/prove-runtime-image.sh replays the runtime stage below in a Debian bookworm root
 # filesystem and runs the server there, so keep its instructions in the forms it reads:
-# RUN, COPY --from=build, ENV, WORKDIR, USER, HEALTHCHECK CMD [...], ENTRYPOINT [...], CMD [...].
+# RUN, COPY --from=build, ENV, WORKDIR, USER, HEALTHCHECK CMD [...], ENTRYPOINT [...], CMD [...];
+# and the full stage's RUN, COPY (from the context) and ENV on top of it.
 
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update \
@@ -37,3 +40,22 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["runnel", "health"]
 ENTRYPOINT ["runnel"]
 CMD ["serve"]
+
+# The code interpreter's Python: a venv of the system python3 (which the sandbox can see) with
+# the pinned packages and matplotlib's font cache built once. Level A needs user namespaces,
+# which Docker's default profiles refuse (see README, "Code interpreter"); level B works as is.
+FROM runtime AS full
+USER root
+COPY config/code-interpreter-requirements.txt /opt/runnel/code-interpreter-requirements.txt
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/* \
+ && python3 -m venv /opt/runnel/python \
+ && /opt/runnel/python/bin/pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: -r /opt/runnel/code-interpreter-requirements.txt \
+ && MPLCONFIGDIR=/opt/runnel/python/matplotlib MPLBACKEND=Agg /opt/runnel/python/bin/python -c "import matplotlib.pyplot" \
+ && chmod -R a+rX,go-w /opt/runnel/python
+ENV RUNNEL_CODE_INTERPRETER_PYTHON=/opt/runnel/python/bin/python
+USER runnel
+
+# The default image stays slim.
+FROM runtime AS slim

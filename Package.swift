@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "RunsEngine",
             dependencies: [
-                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends", "Retrieval",
+                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings
@@ -74,7 +74,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
-        .testTarget(name: "CodeInterpreterTests", dependencies: ["CodeInterpreter"], swiftSettings: strictSettings),
+        .testTarget(name: "CodeInterpreterTests", dependencies: ["CodeInterpreter", "RunsEngine"], swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "RunsDomain", "RunsStorage", "StoreTestSupport"],
                     swiftSettings: strictSettings),

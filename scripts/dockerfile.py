@@ -4,6 +4,7 @@ and the image cannot drift apart. Usage: dockerfile.py FIELD [STAGE]
   stage-packages STAGE   packages of the stage's `apt-get install` lines, one per line
   build-command          the `swift build` command of the build stage
   runtime-json           everything the runtime stage does, as JSON
+  stage-json STAGE       the same for another stage; COPY from the build context is allowed there
 """
 import json
 import re
@@ -63,8 +64,9 @@ def main():
                 print(argument.split("&&")[0].strip())
                 return
         sys.exit("no swift build in the build stage")
-    elif field == "runtime-json":
-        runtime = all_stages["runtime"]
+    elif field in ("runtime-json", "stage-json"):
+        name = "runtime" if field == "runtime-json" else sys.argv[2]
+        runtime = all_stages[name]
         out = {"from": runtime["from"], "run": [], "copy": [], "env": {}, "workdir": "/", "user": "root",
                "healthcheck": None, "entrypoint": [], "cmd": []}
         for keyword, argument in runtime["steps"]:
@@ -72,9 +74,12 @@ def main():
                 out["run"].append(argument)
             elif keyword == "COPY":
                 words = argument.split()
-                if not words[0].startswith("--from=build"):
+                if words[0].startswith("--from=build"):
+                    out["copy"].append(words[1:])
+                elif name != "runtime":
+                    out.setdefault("context_copy", []).append(words)
+                else:
                     sys.exit(f"COPY without --from=build is not replayed: {argument}")
-                out["copy"].append(words[1:])
             elif keyword == "ENV":
                 for pair in shlex.split(argument):
                     key, _, value = pair.partition("=")

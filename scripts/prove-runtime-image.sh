@@ -48,7 +48,7 @@ server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
     for mount in "$root/proc" "$root/dev"; do mountpoint -q "$mount" && umount -l "$mount" || true; done
-    rm -rf "$root" "$root.run.log" "$root.server.log"
+    rm -rf "$root" "$root.run.log" "$root.server.log" "$root.sdk.py" "$root.code.py"
 }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"
@@ -158,4 +158,42 @@ if [ -n "${RUNNEL_TEST_POSTGRES_URL:-}" ]; then
     stop_server
     postgres_proof=", the same on PostgreSQL"
 fi
-echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0${postgres_proof:-})"
+echo "== the full stage (code interpreter) on top: its COPY, RUN and ENV, then a code_interpreter run"
+full_json="$(dockerfile stage-json full)"
+full() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$full_json"; }
+[ "$(full 'd["from"]')" = "runtime" ] || { echo "the full stage is not built on the runtime stage" >&2; exit 1; }
+while read -r source destination; do
+    install -D -m 0644 "$source" "$root$destination"
+done < <(full '"\n".join(" ".join(c) for c in d.get("context_copy", []))')
+# pip reaches PyPI through this machine's network, which may re-sign TLS with its own authority:
+# the replay trusts what the host trusts, from outside the image's own files (as a build secret would).
+pip_cert=()
+if cp /etc/ssl/certs/ca-certificates.crt "$root/tmp/runnel-host-ca.crt" 2>/dev/null; then pip_cert=(PIP_CERT=/tmp/runnel-host-ca.crt); fi
+while IFS= read -r command; do
+    echo "RUN ${command:0:120}…"
+    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        DEBIAN_FRONTEND=noninteractive "${pip_cert[@]}" /bin/sh -c "$command" >"$root.run.log" 2>&1 \
+        || { tail -30 "$root.run.log" >&2; exit 1; }
+done < <(full '"\n".join(d["run"])')
+rm -f "$root/tmp/runnel-host-ca.crt"
+mapfile -t full_environment < <(full '"\n".join(f"{k}={v}" for k, v in d["env"].items())')
+environment+=("${full_environment[@]}")
+cat >"$root.code.py" <<'PY'
+import json, sys, warnings
+warnings.simplefilter("ignore", DeprecationWarning)
+from openai import OpenAI
+client = OpenAI(base_url=sys.argv[1], api_key="container-test", max_retries=0)
+assistant = client.beta.assistants.create(model="echo", tools=[{"type": "code_interpreter"}])
+code = "import pandas as pd, matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint(pd.Series([1, 2, 3]).sum())"
+thread = client.beta.threads.create(messages=[{"role": "user", "content": "/call code_interpreter " + json.dumps({"code": code})}])
+run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+assert run.status == "completed", run.last_error
+outputs = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id, order="asc").data[0].step_details.tool_calls[0].code_interpreter.outputs
+assert outputs[0].logs == "6\n" and outputs[1].type == "image", outputs
+print("code_interpreter run inside the full image: pandas printed", repr(outputs[0].logs), "and matplotlib drew a figure")
+PY
+start_server
+grep -q "code interpreter: level" "$root.server.log" || { echo "the full image has no working code interpreter sandbox" >&2; exit 1; }
+.venv/bin/python "$root.code.py" "http://127.0.0.1:$port/v1"
+stop_server
+echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0${postgres_proof:-}; full stage: code_interpreter run ok)"

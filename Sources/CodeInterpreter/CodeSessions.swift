@@ -4,14 +4,17 @@ import Synchronization
 import Glibc
 #endif
 
-/// A file handed to a session before a call.
+/// A file handed to a session before a call, read piece by piece (`piece(n)`, nil past the end)
+/// only if the session does not hold it yet.
 public struct CodeInput: Sendable {
+    public var id: String
     public var name: String
-    public var bytes: [UInt8]
+    public var piece: @Sendable (Int) throws -> [UInt8]?
 
-    public init(name: String, bytes: [UInt8]) {
+    public init(id: String, name: String, piece: @escaping @Sendable (Int) throws -> [UInt8]?) {
+        self.id = id
         self.name = name
-        self.bytes = bytes
+        self.piece = piece
     }
 }
 
@@ -26,8 +29,8 @@ public struct CodeCall: Sendable {
     public var inputPaths: [String]
     let folder: SessionFolder
 
-    /// The bytes of an output or a figure, read without following links.
-    public func read(_ relative: String, maxBytes: Int) -> [UInt8]? { folder.read(relative, maxBytes: maxBytes) }
+    /// An output or a figure, opened without following links.
+    public func open(_ relative: String) -> FileHandle? { folder.open(relative) }
 }
 
 public enum CodeSessionsError: Error, CustomStringConvertible {
@@ -57,6 +60,8 @@ public final class CodeSessions: Sendable {
         let queue: DispatchQueue
         /// Guarded by `CodeSessions.slots`.
         var busy = 0
+        /// Inputs already in the folder; touched only on `queue`.
+        var copied: Set<String> = []
 
         init(session: CodeSession, index: Int) {
             self.session = session
@@ -67,11 +72,18 @@ public final class CodeSessions: Sendable {
 
     private let slots = Mutex<[String: Slot]>([:])
 
+    /// `nonisolated(unsafe)`: created once here; Dispatch sources are safe to use from any thread.
+    nonisolated(unsafe) private let evictionTimer: any DispatchSourceTimer
+
     public init(level: SandboxLevel, programs: SandboxPrograms, limits: SandboxLimits, root: String) {
         self.level = level
         self.programs = programs
         self.limits = limits
         self.root = root
+        evictionTimer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.code.evict"))
+        // Active from the start (an inactive source may not be released), idle until `startEvicting`.
+        evictionTimer.schedule(deadline: .distantFuture)
+        evictionTimer.activate()
     }
 
     /// Runs `code` in the session of `key`, starting one (with `inputs` copied in) if needed.
@@ -89,11 +101,9 @@ public final class CodeSessions: Sendable {
         var inputPaths: [String] = []
         for input in inputs {
             let name = SessionFolder.safeName(input.name)
-            let path = session.launch.folder + "/" + name
-            if FileManager.default.createFile(atPath: path, contents: Data(input.bytes)) {
-                own(path, slot: slot.index)
-                inputPaths.append(session.launch.dataPath + "/" + name)
-            }
+            inputPaths.append(session.launch.dataPath + "/" + name)
+            guard !slot.copied.contains(input.id) else { continue }
+            if copy(input, to: session.launch.folder + "/" + name, slot: slot.index) { slot.copied.insert(input.id) }
         }
         let before = folder.snapshot()
         var result = session.isAlive ? session.execute(code) : CodeResult(logs: "", truncated: false, error: "The session had ended.",
@@ -108,6 +118,22 @@ public final class CodeSessions: Sendable {
         result.figures = figures
         return CodeCall(result: result, outputs: SessionFolder.changed(from: before, to: after), dataPath: session.launch.dataPath,
                         inputPaths: inputPaths, folder: folder)
+    }
+
+    private func copy(_ input: CodeInput, to path: String, slot index: Int) -> Bool {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        own(path, slot: index)
+        do {
+            var seq = 0
+            while let piece = try input.piece(seq) {
+                try handle.write(contentsOf: piece)
+                seq += 1
+            }
+            return true
+        } catch {
+            return false
+        }
     }
 
     private func claim(_ key: String) throws -> Slot {
@@ -164,7 +190,14 @@ public final class CodeSessions: Sendable {
 
     public var count: Int { slots.withLock { $0.count } }
 
+    /// Ends idle and old sessions once a minute from now on.
+    public func startEvicting() {
+        evictionTimer.setEventHandler { [weak self] in self?.evictExpired() }
+        evictionTimer.schedule(deadline: .now() + 60, repeating: 60)
+    }
+
     public func shutdown() {
+        evictionTimer.cancel()
         let all = slots.withLock { slots -> [CodeSession] in
             defer { slots = [:] }
             return slots.values.map(\.session)

@@ -86,6 +86,11 @@ struct SandboxLaunch {
     }
 }
 
+/// Where a level A sandbox mounts its folder, for code that maps paths.
+public enum SandboxLaunchPaths {
+    public static let mountPoint = SandboxLaunch.mountPoint
+}
+
 private extension Array where Element == String {
     var pair: (String, String) { (self[0], count > 1 ? self[1] : "") }
 }

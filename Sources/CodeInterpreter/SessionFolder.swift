@@ -6,7 +6,7 @@ import Glibc
 /// The files of a session folder, to tell which a call created or changed. Symbolic links and
 /// anything but regular files are never followed or reported: a link the code made to a host
 /// file must not turn that file into an output.
-struct SessionFolder {
+public struct SessionFolder: Sendable {
     let path: String
 
     struct Entry: Equatable {
@@ -46,27 +46,22 @@ struct SessionFolder {
         after.filter { before[$0.key] != $0.value }.map(\.key).sorted()
     }
 
-    /// Reads a file of the folder without following links; nil when it is not a regular file.
-    func read(_ relative: String, maxBytes: Int) -> [UInt8]? {
-        let fd = open(path + "/" + relative, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+    /// Opens a file of the folder for reading without following links; nil when it is not a
+    /// regular file. The caller reads it in pieces, whatever its size.
+    func open(_ relative: String) -> FileHandle? {
+        let fd = Glibc.open(path + "/" + relative, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= maxBytes else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            offset += count
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            return nil
         }
-        return Array(bytes[0..<offset])
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// A name an input file may take in the folder: its last path component, without control
     /// characters or a leading dot.
-    static func safeName(_ name: String) -> String {
+    public static func safeName(_ name: String) -> String {
         var base = (name.split(separator: "/").last.map(String.init) ?? "").filter { !$0.isNewline && $0.asciiValue.map { $0 >= 32 && $0 != 127 } ?? true }
         while base.hasPrefix(".") { base.removeFirst() }
         return base.isEmpty ? "file" : String(base.prefix(200))

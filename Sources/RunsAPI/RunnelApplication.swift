@@ -25,7 +25,8 @@ public final class RunnelApplication: Sendable {
 
     public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger,
-                node: String? = nil, bus: (any ClusterBus)? = nil, retrieval: RetrievalSettings = RetrievalSettings()) {
+                node: String? = nil, bus: (any ClusterBus)? = nil, retrieval: RetrievalSettings = RetrievalSettings(),
+                code: CodeInterpreterSetup = .off) {
         self.database = database
         self.keys = keys
         self.log = log
@@ -35,7 +36,7 @@ public final class RunnelApplication: Sendable {
             (backend as? any EmbeddingBackend).map { Embeddings(backend: $0, model: model) }
         }
         engine = RunEngine(database: database, backend: backend, clock: clock, ids: ids, settings: engineSettings, log: log,
-                           node: node, bus: bus, embeddings: embeddings)
+                           node: node, bus: bus, embeddings: embeddings, code: code)
         var router = Router<Route>(optionalPrefix: "v1")
         router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
         AssistantsEndpoints.register(in: &router)

@@ -163,14 +163,41 @@ public struct StepToolCall: Sendable, Equatable {
     public var arguments: String
     public var output: String?
     public var fileSearch: FileSearchCall?
+    public var codeInterpreter: CodeInterpreterCall?
 
-    public init(id: String, name: String, arguments: String, output: String? = nil, fileSearch: FileSearchCall? = nil) {
+    public init(id: String, name: String, arguments: String, output: String? = nil, fileSearch: FileSearchCall? = nil,
+                codeInterpreter: CodeInterpreterCall? = nil) {
         self.id = id
         self.name = name
         self.arguments = arguments
         self.output = output
         self.fileSearch = fileSearch
+        self.codeInterpreter = codeInterpreter
     }
+}
+
+/// A `code_interpreter` call Runnel ran: the code, what it printed and the figures it drew, and
+/// the files it wrote (kept for the answer's `file_path` annotations, not on the wire).
+public struct CodeInterpreterCall: Sendable, Equatable {
+    public var input: String
+    public var outputs: [CodeOutput]
+    /// Path as the code saw it (`/mnt/data/…`) → the File made of it.
+    public var files: [String: String]
+
+    public init(input: String, outputs: [CodeOutput], files: [String: String] = [:]) {
+        self.input = input
+        self.outputs = outputs
+        self.files = files
+    }
+
+    public var images: [String] {
+        outputs.compactMap { if case .image(let id) = $0 { id } else { nil } }
+    }
+}
+
+public enum CodeOutput: Sendable, Equatable {
+    case logs(String)
+    case image(fileID: String)
 }
 
 /// What a `file_search` call found.

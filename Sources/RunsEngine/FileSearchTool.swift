@@ -34,15 +34,7 @@ enum FileSearchTool {
 
     /// The vector stores a run searches: its assistant's and its thread's.
     static func stores(run: Run, project: String, db: any SQLSession) throws -> [String] {
-        let assistant = try AssistantRepository(db, project: project).find(run.assistantID)
-        let thread = try ThreadRepository(db, project: project).find(run.threadID)
-        var stores: [String] = []
-        for resources in [assistant?.toolResources, thread?.toolResources] {
-            for id in resources?["file_search"]?["vector_store_ids"]?.arrayValue ?? [] {
-                if let id = id.stringValue, !stores.contains(id) { stores.append(id) }
-            }
-        }
-        return stores
+        try RunToolResources.ids(run: run, project: project, db: db, tool: "file_search", key: "vector_store_ids")
     }
 
     /// Runs one call and fills in its results and the text the model is handed.

@@ -8,10 +8,12 @@ enum ModelRequestBuilder {
     /// - Parameter promptBudget: tokens the prompt may still use (`max_prompt_tokens` less what
     ///   earlier calls of the run used); `auto` truncation drops the oldest messages to fit it.
     /// - Returns: nil when not even the newest message fits the budget.
-    /// - Parameter searchRounds: searches already made in this turn; a forced `file_search` is
-    ///   forced once, and after `FileSearchTool.maxRounds` the tool is no longer offered.
+    /// - Parameter searchRounds: rounds of Runnel's own tools already run in this turn; a forced
+    ///   `file_search` or `code_interpreter` is forced once, and after `FileSearchTool.maxRounds`
+    ///   neither is offered.
+    /// - Parameter codeTool: the `code_interpreter` function, when the run has the tool and a sandbox runs here.
     static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?,
-                      searchRounds: Int = 0, images: [String: String] = [:]) -> ModelRequest? {
+                      searchRounds: Int = 0, images: [String: String] = [:], codeTool: JSONValue? = nil) -> ModelRequest? {
         var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0, images: images)) }
         if run.truncationStrategy["type"]?.stringValue == "last_messages", case .integer(let last)? = run.truncationStrategy["last_messages"] {
             threadMessages = Array(threadMessages.suffix(last))
@@ -55,6 +57,12 @@ enum ModelRequestBuilder {
         }
         if run.toolChoice["type"]?.stringValue == "file_search" {
             toolChoice = searchRounds == 0 ? ["type": "function", "function": ["name": .string(FileSearchTool.name)]] : nil
+        }
+        if let codeTool, searchRounds < FileSearchTool.maxRounds {
+            functions.append(codeTool)
+            if run.toolChoice["type"]?.stringValue == "code_interpreter" {
+                toolChoice = searchRounds == 0 ? ["type": "function", "function": ["name": .string(CodeInterpreterTool.name)]] : nil
+            }
         }
         return ModelRequest(
             model: run.model, messages: chatMessages, tools: functions, toolChoice: toolChoice,

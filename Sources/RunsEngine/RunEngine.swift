@@ -140,6 +140,7 @@ public final class RunEngine: Sendable {
     /// This process, as lease owner and bus sender.
     /// Search also ranks by meaning when set (`--embedding-model`).
     public let embeddings: Embeddings?
+    public let code: CodeInterpreterSetup
     public let node: String
     let bus: any ClusterBus
     private let slots = Mutex<(running: Int, draining: Bool)>((0, false))
@@ -154,9 +155,10 @@ public final class RunEngine: Sendable {
 
     public init(database: any Store, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
                 settings: RunEngineSettings, log: Logger, node: String? = nil, bus: (any ClusterBus)? = nil,
-                embeddings: Embeddings? = nil) {
+                embeddings: Embeddings? = nil, code: CodeInterpreterSetup = .off) {
         self.database = database
         self.embeddings = embeddings
+        self.code = code
         self.backend = backend
         self.clock = clock
         self.ids = ids

@@ -1,3 +1,4 @@
+import CodeInterpreter
 import ModelBackends
 import RunsDomain
 import RunsWire
@@ -94,6 +95,7 @@ struct RunExecutor {
         let runID = runID
         let searchable = FileSearchTool.isOffered(in: run)
         if searchable { await waitForIngestion(run, project: project) }
+        let coding = CodeInterpreterTool.isOffered(in: run)
         var used = run.usage ?? Usage()
         // Images come from the messages the turn started with (what a round adds is the model's
         // own text), so they are read in the first round only.
@@ -101,10 +103,11 @@ struct RunExecutor {
         // Each round is one model call; a round whose calls were all file_search goes on to the next.
         for round in 0... {
             let known = images
-            let (messages, steps, loaded) = try await database.reading { db in
+            let (messages, steps, loaded, inputs) = try await database.reading { db in
                 let messages = try MessageRepository(db, project: project).all(threadID: run.threadID)
                 return (messages, try RunStepRepository(db).all(runID: runID),
-                        try known ?? ImageInputs.load(messages, project: project, db: db))
+                        try known ?? ImageInputs.load(messages, project: project, db: db),
+                        coding ? try CodeInterpreterTool.inputFiles(run: run, project: project, db: db) : [])
             }
             images = loaded
             let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
@@ -114,13 +117,15 @@ struct RunExecutor {
             }
             guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps, promptBudget: promptBudget,
                                                           completionBudget: completionBudget, searchRounds: round,
-                                                          images: loaded) else {
+                                                          images: loaded, codeTool: codeTool(coding, inputs)) else {
                 return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
             }
 
             let recorder = TurnRecorder(run: run, project: project, engine: engine, relayEverything: control.relayEverything,
                                         searchable: searchable && round < FileSearchTool.maxRounds,
-                                        citations: FileSearchTool.citations(steps))
+                                        citations: FileSearchTool.citations(steps),
+                                        coding: coding && round < FileSearchTool.maxRounds,
+                                        codeFiles: CodeInterpreterTool.files(in: steps), images: CodeInterpreterTool.pendingImages(in: steps))
             let backend = engine.backend
             // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
             // queues between them, so a slow recorder slows the model's stream instead of filling memory.
@@ -132,10 +137,19 @@ struct RunExecutor {
             if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
             if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
             if case .success(let outcome) = result, control.reason == nil, outcome.finishReason != .length,
-               !recorder.searchCalls.isEmpty {
-                try await search(recorder.searchCalls, run: run, project: project, steps: steps, recorder: recorder)
+               !recorder.searchCalls.isEmpty || !recorder.codeCalls.isEmpty {
+                if !recorder.searchCalls.isEmpty {
+                    try await search(recorder.searchCalls, run: run, project: project, steps: steps, recorder: recorder)
+                }
+                if !recorder.codeCalls.isEmpty {
+                    guard engine.code.sessions != nil else {
+                        return await settle(.fail(RunError(.serverError, engine.code.unavailableReason), usage: used + outcome.usage),
+                                            recorder: recorder)
+                    }
+                    try await runCode(recorder.codeCalls, run: run, project: project, inputs: inputs, recorder: recorder)
+                }
                 if recorder.functionCalls.isEmpty {
-                    try await recorder.completeSearchStep(usage: outcome.usage)
+                    try await recorder.completeOwnCallsStep(usage: outcome.usage)
                     used = used + outcome.usage
                     if control.reason == nil { continue }
                 }
@@ -162,7 +176,43 @@ struct RunExecutor {
                                            embeddings: embeddings, queryVector: vectors[offset])
             }
         }
-        recorder.recordSearches(executed)
+        recorder.recordExecuted(executed)
+    }
+
+    /// The `code_interpreter` function offered this round, when the run has the tool and a
+    /// sandbox runs here (without one the function is still offered: a call then fails the run
+    /// with the reason, as the tool cannot run).
+    private func codeTool(_ coding: Bool, _ inputs: [StoredFile]) -> JSONValue? {
+        guard coding else { return nil }
+        let dataPath = engine.code.dataPath
+        return CodeInterpreterTool.definition(inputs: CodeInterpreterTool.inputPaths(inputs, dataPath: dataPath), dataPath: dataPath)
+    }
+
+    /// Runs the model's code_interpreter calls in the thread's session.
+    private func runCode(_ calls: [StepToolCall], run: Run, project: String, inputs: [StoredFile], recorder: TurnRecorder) async throws {
+        guard let sessions = engine.code.sessions else { return }
+        let database = database
+        let codeInputs = inputs.map { file in
+            CodeInput(id: file.id, name: file.filename) { seq in
+                try database.readNow { db in try FileRepository.piece(db, fileID: file.id, seq: seq) }
+            }
+        }
+        var executed: [StepToolCall] = []
+        for call in calls {
+            let code = CodeInterpreterTool.code(of: call)
+            var done = call
+            do {
+                let result = try await sessions.execute(key: run.threadID, code: code, inputs: codeInputs)
+                done.codeInterpreter = try await CodeOutputs.store(result, project: project, engine: engine)
+                done.output = CodeOutputs.summary(result, files: done.codeInterpreter?.files ?? [:])
+                done.codeInterpreter?.input = code
+            } catch {
+                done.codeInterpreter = CodeInterpreterCall(input: code, outputs: [.logs("\(error)")])
+                done.output = "\(error)"
+            }
+            executed.append(done)
+        }
+        recorder.recordExecuted(executed)
     }
 
     /// A run starts searching once its stores' files are indexed (as OpenAI's runs did), or

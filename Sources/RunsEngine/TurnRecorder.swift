@@ -39,32 +39,54 @@ final class TurnRecorder: @unchecked Sendable {
     private let searchable: Bool
     /// Marker number → file id of the run's searches, for the answer's citations.
     private let citations: [String: String]
+    /// Calls of `code_interpreter` are Runnel's own too: they stream as code_interpreter calls.
+    private let coding: Bool
+    /// `sandbox:` path → File id of what the run's code wrote, for the answer's `file_path` annotations.
+    private let codeFiles: [String: String]
+    /// Figures of the run's code not shown yet: the message opened next starts with them.
+    private let images: [String]
+    private(set) var showedImages = false
+    private var codeStreams: [Int: CodeArgumentStream] = [:]
 
     init(run: Run, project: String, engine: RunEngine, relayEverything: Bool, searchable: Bool = false,
-         citations: [String: String] = [:]) {
+         citations: [String: String] = [:], coding: Bool = false, codeFiles: [String: String] = [:], images: [String] = []) {
         self.run = run
         self.project = project
         self.engine = engine
         self.relayEverything = relayEverything
         self.searchable = searchable
         self.citations = citations
+        self.coding = coding
+        self.codeFiles = codeFiles
+        self.images = images
     }
 
+    private func isSearch(_ call: StepToolCall) -> Bool { searchable && call.name == FileSearchTool.name }
+    private func isCode(_ call: StepToolCall) -> Bool { coding && call.name == CodeInterpreterTool.name }
+
     /// The calls the model made of `file_search`, which Runnel executes.
-    var searchCalls: [StepToolCall] { searchable ? toolCalls.filter { $0.name == FileSearchTool.name } : [] }
+    var searchCalls: [StepToolCall] { toolCalls.filter(isSearch) }
+
+    /// The calls the model made of `code_interpreter`, which Runnel executes.
+    var codeCalls: [StepToolCall] { toolCalls.filter(isCode) }
 
     /// The calls the client must answer.
-    var functionCalls: [StepToolCall] { searchable ? toolCalls.filter { $0.name != FileSearchTool.name } : toolCalls }
+    var functionCalls: [StepToolCall] { toolCalls.filter { !isSearch($0) && !isCode($0) } }
 
-    /// Puts the executed searches in place of the calls the model made.
-    func recordSearches(_ executed: [StepToolCall]) {
+    /// Puts the executed calls in place of the calls the model made; a code call's outputs are
+    /// streamed as they are known.
+    func recordExecuted(_ executed: [StepToolCall]) {
         for call in executed {
-            if let index = toolCalls.firstIndex(where: { $0.id == call.id }) { toolCalls[index] = call }
+            guard let index = toolCalls.firstIndex(where: { $0.id == call.id }) else { continue }
+            toolCalls[index] = call
+            if let code = call.codeInterpreter, let step = toolStep {
+                publish([RunEvent(.stepDelta, DeltaWire.codeOutputs(stepID: step.id, index: index, outputs: code.outputs))])
+            }
         }
     }
 
-    /// The tool step, completed with what the searches found, as the turn goes on to another call.
-    func completeSearchStep(usage: Usage) async throws {
+    /// The tool step, completed with what Runnel's own calls gave, as the turn goes on to another call.
+    func completeOwnCallsStep(usage: Usage) async throws {
         guard var step = toolStep else { return }
         step.toolCalls = toolCalls
         step.usage = usage
@@ -80,9 +102,16 @@ final class TurnRecorder: @unchecked Sendable {
         publish([RunEvent(.step(step.status), step.wire(includeSearchContent: run.includeSearchContent))])
     }
 
-    private var textPart: JSONValue {
-        MessageInput.textPart(text, annotations: FileSearchTool.annotations(text, citations: citations))
+    /// The message's content: the figures it shows, then its text with its annotations.
+    private var content: [JSONValue] {
+        let annotations = (FileSearchTool.annotations(text, citations: citations) + CodeInterpreterTool.annotations(text, files: codeFiles))
+            .sorted { ($0["start_index"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0)
+                < ($1["start_index"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0) }
+        let figures: [JSONValue] = showedImages ? images.map { ["type": "image_file", "image_file": ["file_id": .string($0), "detail": "auto"]] } : []
+        return figures + [MessageInput.textPart(text, annotations: annotations)]
     }
+
+    private var textIndex: Int { showedImages ? images.count : 0 }
 
     private func publish(_ events: [RunEvent]) {
         engine.publish(run.id, events, everywhere: relayEverything)
@@ -96,7 +125,7 @@ final class TurnRecorder: @unchecked Sendable {
             let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
-            publish([RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first))])
+            publish([RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first, index: textIndex))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
             try count(bytes: arguments.utf8.count + (id?.utf8.count ?? 0) + (name?.utf8.count ?? 0),
                       tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
@@ -104,7 +133,12 @@ final class TurnRecorder: @unchecked Sendable {
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
-                if searchable, toolCalls[index].name == FileSearchTool.name { return }
+                if isSearch(toolCalls[index]) { return }
+                if isCode(toolCalls[index]) {
+                    let piece = codeStreams[index, default: CodeArgumentStream()].feed(arguments)
+                    if !piece.isEmpty { publish([RunEvent(.stepDelta, DeltaWire.codeInput(stepID: stepID, index: index, fragment: piece))]) }
+                    return
+                }
                 publish([RunEvent(.stepDelta,
                                                  DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
@@ -112,8 +146,12 @@ final class TurnRecorder: @unchecked Sendable {
                 callIndexes[upstreamIndex] = index
                 let call = StepToolCall(id: id ?? engine.ids.id(.call), name: name ?? "", arguments: arguments)
                 toolCalls.append(call)
-                if searchable, call.name == FileSearchTool.name {
+                if isSearch(call) {
                     publish([RunEvent(.stepDelta, DeltaWire.fileSearchStart(stepID: stepID, index: index, callID: call.id))])
+                } else if isCode(call) {
+                    publish([RunEvent(.stepDelta, DeltaWire.codeStart(stepID: stepID, index: index, callID: call.id))])
+                    let piece = codeStreams[index, default: CodeArgumentStream()].feed(arguments)
+                    if !piece.isEmpty { publish([RunEvent(.stepDelta, DeltaWire.codeInput(stepID: stepID, index: index, fragment: piece))]) }
                 } else {
                     publish([RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
                 }
@@ -160,6 +198,10 @@ final class TurnRecorder: @unchecked Sendable {
         publish([
             .step(created: step), .step(step), .message(created: message), .message(message),
         ])
+        if !images.isEmpty {
+            showedImages = true
+            publish([RunEvent(.messageDelta, DeltaWire.messageImages(messageID: messageID, fileIDs: images))])
+        }
         return message
     }
 
@@ -179,7 +221,7 @@ final class TurnRecorder: @unchecked Sendable {
     private func closeMessageBeforeTools() async throws -> [RunEvent] {
         guard var message, var step = messageStep else { return [] }
         let now = engine.clock.nowSeconds()
-        message.content = [textPart]
+        message.content = content
         message.status = .completed
         message.completedAt = now
         step.close(.completed, at: now)
@@ -195,13 +237,13 @@ final class TurnRecorder: @unchecked Sendable {
 
     /// What the run's ending must store besides the run: the message text and the tool calls.
     func pendingWrites() -> PendingTurnWrites {
-        PendingTurnWrites(message: message, content: textPart, toolStep: toolStep, toolCalls: toolCalls, callUsage: callUsage)
+        PendingTurnWrites(message: message, content: content, toolStep: toolStep, toolCalls: toolCalls, callUsage: callUsage)
     }
 }
 
 struct PendingTurnWrites: Sendable {
     let message: Message?
-    let content: JSONValue
+    let content: [JSONValue]
     let toolStep: RunStep?
     let toolCalls: [StepToolCall]
     let callUsage: Usage?
@@ -209,7 +251,7 @@ struct PendingTurnWrites: Sendable {
     /// Runs inside the ending's transaction, before the run's own change.
     func store(db: any SQLSession, project: String) throws {
         if var message {
-            message.content = [content]
+            message.content = content
             try MessageRepository(db, project: project).update(message)
         }
         if var toolStep {

@@ -67,7 +67,8 @@ public struct RunStepRepository {
             toolCalls: (details["tool_calls"]?.arrayValue ?? []).compactMap { item in
                 guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else { return nil }
                 return StepToolCall(id: id, name: name, arguments: item["arguments"]?.stringValue ?? "",
-                                    output: item["output"]?.stringValue, fileSearch: item["file_search"].flatMap(FileSearchCall.init(stored:)))
+                                    output: item["output"]?.stringValue, fileSearch: item["file_search"].flatMap(FileSearchCall.init(stored:)),
+                                    codeInterpreter: item["code_interpreter"].flatMap(CodeInterpreterCall.init(stored:)))
             })
         step.status = try row.enumeration("status", as: StepStatus.self)
         step.lastError = try RunError(stored: row.json("last_error"))
@@ -88,7 +89,7 @@ extension RunStep {
         case .toolCalls:
             ["tool_calls": .array(toolCalls.map {
                 ["id": .string($0.id), "name": .string($0.name), "arguments": .string($0.arguments), "output": JSONValue($0.output),
-                 "file_search": $0.fileSearch?.stored ?? .null]
+                 "file_search": $0.fileSearch?.stored ?? .null, "code_interpreter": $0.codeInterpreter?.stored ?? .null]
             })]
         }
     }
@@ -112,5 +113,32 @@ extension FileSearchCall {
             }
             return FileSearchHit(fileID: fileID, fileName: fileName, score: score, text: item["text"]?.stringValue ?? "")
         })
+    }
+}
+
+extension CodeInterpreterCall {
+    var stored: JSONValue {
+        ["input": .string(input), "outputs": .array(outputs.map { output -> JSONValue in
+            switch output {
+            case .logs(let text): ["type": "logs", "logs": .string(text)]
+            case .image(let id): ["type": "image", "file_id": .string(id)]
+            }
+        }), "files": .object(files.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })]
+    }
+
+    init?(stored: JSONValue) {
+        guard let input = stored["input"]?.stringValue else { return nil }
+        let outputs = (stored["outputs"]?.arrayValue ?? []).compactMap { item -> CodeOutput? in
+            switch item["type"]?.stringValue {
+            case "logs": item["logs"]?.stringValue.map(CodeOutput.logs)
+            case "image": item["file_id"]?.stringValue.map { CodeOutput.image(fileID: $0) }
+            default: nil
+            }
+        }
+        var files: [String: String] = [:]
+        if case .object(let fields)? = stored["files"] {
+            for (path, id) in fields { if let id = id.stringValue { files[path] = id } }
+        }
+        self.init(input: input, outputs: outputs, files: files)
     }
 }

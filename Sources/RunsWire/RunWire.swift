@@ -86,6 +86,11 @@ extension RunStep {
 
 extension StepToolCall {
     public func wire(includeSearchContent: Bool) -> JSONValue {
+        if let codeInterpreter {
+            return ["id": .string(id), "type": "code_interpreter", "code_interpreter": [
+                "input": .string(codeInterpreter.input), "outputs": .array(codeInterpreter.outputs.map(\.wire)),
+            ]]
+        }
         guard let fileSearch else {
             return ["id": .string(id), "type": "function",
                     "function": ["name": .string(name), "arguments": .string(arguments), "output": JSONValue(output)]]
@@ -105,10 +110,39 @@ extension StepToolCall {
 /// The delta events' payloads, shaped so the SDKs' accumulators rebuild the right snapshot:
 /// ids and names only in a tool call's first delta, `annotations` only in the first text delta.
 public enum DeltaWire {
-    public static func messageText(messageID: String, text: String, first: Bool) -> JSONValue {
+    /// - Parameter index: the text's place in the message's content (after its images).
+    public static func messageText(messageID: String, text: String, first: Bool, index: Int = 0) -> JSONValue {
         let textObject: JSONValue = first ? ["value": .string(text), "annotations": []] : ["value": .string(text)]
         return ["id": .string(messageID), "object": "thread.message.delta",
-                "delta": ["content": [["index": 0, "type": "text", "text": textObject]]]]
+                "delta": ["content": [["index": .integer(index), "type": "text", "text": textObject]]]]
+    }
+
+    /// The figures a message starts with, as `image_file` parts.
+    public static func messageImages(messageID: String, fileIDs: [String]) -> JSONValue {
+        ["id": .string(messageID), "object": "thread.message.delta",
+         "delta": ["content": .array(fileIDs.enumerated().map { index, id in
+             ["index": .integer(index), "type": "image_file", "image_file": ["file_id": .string(id)]]
+         })]]
+    }
+
+    /// A code_interpreter call as it starts: its code follows in pieces, its outputs at the end.
+    public static func codeStart(stepID: String, index: Int, callID: String) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "id": .string(callID), "type": "code_interpreter",
+                           "code_interpreter": ["input": "", "outputs": []]])
+    }
+
+    public static func codeInput(stepID: String, index: Int, fragment: String) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "type": "code_interpreter", "code_interpreter": ["input": .string(fragment)]])
+    }
+
+    public static func codeOutputs(stepID: String, index: Int, outputs: [CodeOutput]) -> JSONValue {
+        stepDelta(stepID, ["index": .integer(index), "type": "code_interpreter", "code_interpreter": [
+            "outputs": .array(outputs.enumerated().map { position, output in
+                var item = output.wire
+                if case .object(let fields) = item { item = .object([("index", .integer(position))] + fields) }
+                return item
+            }),
+        ]])
     }
 
     public static func toolCallStart(stepID: String, index: Int, call: StepToolCall) -> JSONValue {
@@ -128,5 +162,14 @@ public enum DeltaWire {
     private static func stepDelta(_ stepID: String, _ call: JSONValue) -> JSONValue {
         ["id": .string(stepID), "object": "thread.run.step.delta",
          "delta": ["step_details": ["type": "tool_calls", "tool_calls": [call]]]]
+    }
+}
+
+extension CodeOutput {
+    public var wire: JSONValue {
+        switch self {
+        case .logs(let text): ["type": "logs", "logs": .string(text)]
+        case .image(let id): ["type": "image", "image": ["file_id": .string(id)]]
+        }
     }
 }

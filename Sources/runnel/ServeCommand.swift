@@ -57,8 +57,10 @@ enum ServeCommand {
         let retrieval = RetrievalSettings(maxFileBytes: configuration.int("max_file_bytes"),
                                           ingestionWorkers: configuration.int("ingestion_workers"),
                                           embeddingModel: embeddingModel.isEmpty ? nil : embeddingModel)
+        let code = CodeInterpreterStartup.setUp(configuration, log: log)
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
-                                            engineSettings: engineSettings, log: log, node: node, bus: bus, retrieval: retrieval)
+                                            engineSettings: engineSettings, log: log, node: node, bus: bus, retrieval: retrieval,
+                                            code: code)
         do {
             try application.engine.start()
             try application.ingestion.start()
@@ -89,6 +91,7 @@ enum ServeCommand {
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
             application.ingestion.stop()
             application.engine.stop(timeout: max(0, deadline.timeIntervalSinceNow))
+            code.sessions?.shutdown()
             database.close()
             log.info("stopped")
             exit(0)

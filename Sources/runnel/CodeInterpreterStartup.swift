@@ -1,0 +1,47 @@
+import CodeInterpreter
+import Foundation
+import RunsEngine
+
+/// Sets up the code interpreter at start: finds the Python, probes which sandbox level works
+/// here and logs it. With neither level, runs whose model calls the tool fail with the reason.
+enum CodeInterpreterStartup {
+    static func setUp(_ configuration: Configuration, log: Logger) -> CodeInterpreterSetup {
+        var limits = SandboxLimits()
+        limits.idleSeconds = configuration.seconds("code_session_idle")
+        limits.callSeconds = configuration.seconds("code_call_timeout")
+        limits.memoryBytes = configuration.int("code_memory_bytes")
+        limits.maxSessions = configuration.int("code_max_sessions")
+        let setting = configuration.string("code_interpreter_python")
+        guard let python = SandboxProbe.executable(setting) else {
+            let reason = "The code interpreter is unavailable on this server: no Python at '\(setting)' (set --code-interpreter-python)."
+            // The slim image has no Python on purpose: worth knowing, not a fault.
+            log.info("code interpreter: unavailable, no Python at '\(setting)' (scripts/code-python.sh or the image's full target provide one)")
+            return CodeInterpreterSetup(sessions: nil, unavailableReason: reason)
+        }
+        let programs = SandboxPrograms(python: python, helper: SandboxProbe.helper, bubblewrap: SandboxProbe.executable("bwrap"))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-code-\(getpid())").path
+        let probeLimits = limits
+        let outcome = blocking { await SandboxProbe.detect(programs: programs, root: root, limits: probeLimits) }
+        guard let level = outcome.level else {
+            let reasons = outcome.refusals.joined(separator: "; ")
+            log.warning("code interpreter: unavailable, no sandbox level works here: \(reasons)")
+            return CodeInterpreterSetup(sessions: nil, unavailableReason: "The code interpreter is unavailable on this server: no sandbox works there (\(reasons)).")
+        }
+        for refusal in outcome.refusals { log.info("code interpreter: \(refusal)") }
+        log.info("code interpreter: \(level.label), Python \(python)")
+        let sessions = CodeSessions(level: level, programs: programs, limits: limits, root: root)
+        sessions.startEvicting()
+        return CodeInterpreterSetup(sessions: sessions, unavailableReason: "")
+    }
+
+    private static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: T?
+        Task {
+            result = await body()
+            done.signal()
+        }
+        done.wait()
+        return result!
+    }
+}
