@@ -11,6 +11,8 @@ enum CodeInterpreterStartup {
         limits.callSeconds = configuration.seconds("code_call_timeout")
         limits.memoryBytes = configuration.int("code_memory_bytes")
         limits.maxSessions = configuration.int("code_max_sessions")
+        limits.logBytes = configuration.int("code_log_bytes")
+        limits.folderBytes = configuration.int("code_folder_bytes")
         let setting = configuration.string("code_interpreter_python")
         guard let python = SandboxProbe.executable(setting) else {
             let reason = "The code interpreter is unavailable on this server: no Python at '\(setting)' (set --code-interpreter-python)."

@@ -85,6 +85,10 @@ struct SettingSpec: Sendable {
         SettingSpec("code_memory_bytes", default: "1073741824", .integer((64 << 20)...(1 << 40)),
                     help: "Address space of a code interpreter session; past it the code gets MemoryError."),
         SettingSpec("code_max_sessions", default: "8", .integer(1...1000), help: "Code interpreter sessions alive at once on this node."),
+        SettingSpec("code_log_bytes", default: "20000", .integer(1000...(16 << 20)),
+                    help: "Logs of one code interpreter call handed back (to the model and the step); the rest is cut and said so."),
+        SettingSpec("code_folder_bytes", default: "536870912", .integer((1 << 20)...(1 << 40)),
+                    help: "A code interpreter session's folder (and any one file it writes); past it the session is reset."),
         SettingSpec("sqlite_synchronous", default: "NORMAL", .choice(["NORMAL", "FULL"]),
                     help: "NORMAL survives a crash of the process; FULL also a power loss, with slower writes."),
     ]

@@ -195,3 +195,12 @@ int(frame.y.sum())
     assert first["error"] is None and first["logs"] == "30\n", first
     assert first["outputs"] == ["squares.csv"] and len(first["figures"]) == 1
     assert second["logs"] == "16\n" and second["outputs"] == [] and second["figures"] == []
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_logs_are_cut_at_the_limit(binary, level):
+    [result, after] = code_run(binary, level, "root" if os.geteuid() == 0 else "unprivileged",
+                               "for i in range(20000):\n    print('line', i)", "print('short')")
+    assert result["truncated"] and len(result["logs"].encode()) == 20000, len(result["logs"])
+    assert result["logs"].startswith("line 0\n")
+    assert not after["truncated"] and after["logs"] == "short\n"
