@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/landlock.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <seccomp.h>
@@ -176,6 +177,15 @@ int runnel_confine(const struct runnel_confinement *c, char *error, size_t size)
             errno = 0;
             return fail(error, size, "root could be regained after dropping it");
         }
+    }
+    // The sandbox dies with the server (the signal fires when the spawning thread ends, and
+    // sessions are spawned from a thread that lives as long as the process). Set after the ids
+    // change, which would clear it; a parent already gone is caught by the check.
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail(error, size, "PR_SET_PDEATHSIG failed");
+    if (getppid() != parent) {
+        errno = 0;
+        return fail(error, size, "the server ended while the sandbox started");
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail(error, size, "PR_SET_NO_NEW_PRIVS failed");
     if (!c->self_confine) return 0;

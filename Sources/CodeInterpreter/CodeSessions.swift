@@ -203,6 +203,7 @@ public final class CodeSessions: Sendable {
             return slots.values.map(\.session)
         }
         all.forEach { end($0) }
+        try? FileManager.default.removeItem(atPath: root)
     }
 
     private func end(_ session: CodeSession) {

@@ -21,7 +21,9 @@ enum CodeInterpreterStartup {
             return CodeInterpreterSetup(sessions: nil, unavailableReason: reason)
         }
         let programs = SandboxPrograms(python: python, helper: SandboxProbe.helper, bubblewrap: SandboxProbe.executable("bwrap"))
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-code-\(getpid())").path
+        let temporary = FileManager.default.temporaryDirectory.path
+        removeAbandonedSessions(in: temporary, log: log)
+        let root = temporary + "/runnel-code-\(getpid())"
         let probeLimits = limits
         let outcome = blocking { await SandboxProbe.detect(programs: programs, root: root, limits: probeLimits) }
         guard let level = outcome.level else {
@@ -34,6 +36,16 @@ enum CodeInterpreterStartup {
         let sessions = CodeSessions(level: level, programs: programs, limits: limits, root: root)
         sessions.startEvicting()
         return CodeInterpreterSetup(sessions: sessions, unavailableReason: "")
+    }
+
+    /// Session folders of servers that died without ending them (kill -9): their process is gone.
+    private static func removeAbandonedSessions(in temporary: String, log: Logger) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("runnel-code-") {
+            guard let pid = Int32(name.dropFirst("runnel-code-".count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if (try? FileManager.default.removeItem(atPath: temporary + "/" + name)) != nil {
+                log.info("code interpreter: removed the sessions a stopped server (pid \(pid)) left in \(temporary)")
+            }
+        }
     }
 
     private static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {

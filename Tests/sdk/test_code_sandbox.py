@@ -204,3 +204,37 @@ def test_logs_are_cut_at_the_limit(binary, level):
     assert result["truncated"] and len(result["logs"].encode()) == 20000, len(result["logs"])
     assert result["logs"].startswith("line 0\n")
     assert not after["truncated"] and after["logs"] == "short\n"
+
+
+def _processes():
+    """pid → (parent pid, session id), from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                table[int(entry)] = (int(fields[1]), int(fields[3]))
+            except (OSError, IndexError, ValueError):
+                pass
+    return table
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_session_dies_with_its_server(binary, level):
+    import time
+    server = subprocess.Popen([binary, "code-run", "--level", level, "--python", PYTHON, "--seconds", "600", "while True: pass"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    sessions = set()
+    while time.monotonic() < deadline and not sessions:
+        sessions = {session for pid, (parent, session) in _processes().items() if parent == server.pid}
+        time.sleep(0.1)
+    assert sessions, "the sandbox did not start"
+    time.sleep(1)
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(session in sessions for _, session in _processes().values()):
+        time.sleep(0.1)
+    assert not [pid for pid, (_, session) in _processes().items() if session in sessions]
