@@ -148,3 +148,14 @@ def test_without_a_sandbox_a_call_fails_the_run_and_other_runs_work(start_runnel
     other = client.beta.threads.create(messages=[{"role": "user", "content": "hello"}])
     run = client.beta.threads.runs.create_and_poll(thread_id=other.id, assistant_id=assistant.id)
     assert run.status == "completed"
+
+
+def test_a_starting_server_removes_sessions_a_killed_one_left(start_runnel, python, tmp_path):
+    import subprocess
+    import tempfile
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = os.path.join(tempfile.gettempdir(), f"runnel-code-{gone.pid}")
+    os.makedirs(os.path.join(left, "session", "data"), exist_ok=True)
+    start_runnel(env={"RUNNEL_CODE_INTERPRETER_PYTHON": python})
+    assert not os.path.exists(left)
