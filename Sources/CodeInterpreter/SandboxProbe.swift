@@ -45,6 +45,23 @@ public enum SandboxProbe {
         return nil
     }
 
+    /// A Python interpreter for sessions: like `executable`, but a script found on PATH (a pyenv
+    /// shim, say) is passed over, since a sandbox cannot run what it execs.
+    public static func python(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+        if name.contains("/") { return executable(name).flatMap { isScript($0) ? nil : $0 } }
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0, !isScript(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    private static func isScript(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return true }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 2)) == Data("#!".utf8)
+    }
+
     /// This binary, whose `sandbox-exec` mode starts every session.
     public static var helper: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -26,7 +26,7 @@ public final class RunnelApplication: Sendable {
     public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger,
                 node: String? = nil, bus: (any ClusterBus)? = nil, retrieval: RetrievalSettings = RetrievalSettings(),
-                code: CodeInterpreterSetup = .off) {
+                code: CodeInterpreterSetup = CodeInterpreterSetup.off) {
         self.database = database
         self.keys = keys
         self.log = log

@@ -155,7 +155,7 @@ public final class RunEngine: Sendable {
 
     public init(database: any Store, backend: any ModelBackend, clock: any Clock, ids: ObjectIDGenerator,
                 settings: RunEngineSettings, log: Logger, node: String? = nil, bus: (any ClusterBus)? = nil,
-                embeddings: Embeddings? = nil, code: CodeInterpreterSetup = .off) {
+                embeddings: Embeddings? = nil, code: CodeInterpreterSetup = CodeInterpreterSetup.off) {
         self.database = database
         self.embeddings = embeddings
         self.code = code

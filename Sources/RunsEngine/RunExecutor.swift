@@ -96,6 +96,12 @@ struct RunExecutor {
         let searchable = FileSearchTool.isOffered(in: run)
         if searchable { await waitForIngestion(run, project: project) }
         let coding = CodeInterpreterTool.isOffered(in: run)
+        let code = coding ? await engine.code.current() : (sessions: nil, reason: "")
+        // Without a sandbox the function is not offered, so the model uses the other tools; a run
+        // that forces it cannot run.
+        if coding, code.sessions == nil, run.toolChoice["type"]?.stringValue == CodeInterpreterTool.name {
+            return await settle(.fail(RunError(.serverError, code.reason), usage: nil), recorder: nil)
+        }
         var used = run.usage ?? Usage()
         // Images come from the messages the turn started with (what a round adds is the model's
         // own text), so they are read in the first round only.
@@ -117,7 +123,7 @@ struct RunExecutor {
             }
             guard let request = ModelRequestBuilder.build(run: run, messages: messages, steps: steps, promptBudget: promptBudget,
                                                           completionBudget: completionBudget, searchRounds: round,
-                                                          images: loaded, codeTool: codeTool(coding, inputs)) else {
+                                                          images: loaded, codeTool: code.sessions.map { codeTool($0, inputs) }) else {
                 return await settle(.incomplete(reason: "max_prompt_tokens", usage: used), recorder: nil)
             }
 
@@ -142,11 +148,11 @@ struct RunExecutor {
                     try await search(recorder.searchCalls, run: run, project: project, steps: steps, recorder: recorder)
                 }
                 if !recorder.codeCalls.isEmpty {
-                    guard engine.code.sessions != nil else {
-                        return await settle(.fail(RunError(.serverError, engine.code.unavailableReason), usage: used + outcome.usage),
-                                            recorder: recorder)
+                    // A model that calls the function although it was not offered gets the reason.
+                    guard let sessions = code.sessions else {
+                        return await settle(.fail(RunError(.serverError, code.reason), usage: used + outcome.usage), recorder: recorder)
                     }
-                    try await runCode(recorder.codeCalls, run: run, project: project, inputs: inputs, recorder: recorder)
+                    try await runCode(recorder.codeCalls, in: sessions, run: run, project: project, inputs: inputs, recorder: recorder)
                 }
                 if recorder.functionCalls.isEmpty {
                     try await recorder.completeOwnCallsStep(usage: outcome.usage)
@@ -179,18 +185,15 @@ struct RunExecutor {
         recorder.recordExecuted(executed)
     }
 
-    /// The `code_interpreter` function offered this round, when the run has the tool and a
-    /// sandbox runs here (without one the function is still offered: a call then fails the run
-    /// with the reason, as the tool cannot run).
-    private func codeTool(_ coding: Bool, _ inputs: [StoredFile]) -> JSONValue? {
-        guard coding else { return nil }
-        let dataPath = engine.code.dataPath
+    /// The `code_interpreter` function offered to the model, telling it where its files are.
+    private func codeTool(_ sessions: CodeSessions, _ inputs: [StoredFile]) -> JSONValue {
+        let dataPath = CodeInterpreterSetup.dataPath(sessions)
         return CodeInterpreterTool.definition(inputs: CodeInterpreterTool.inputPaths(inputs, dataPath: dataPath), dataPath: dataPath)
     }
 
     /// Runs the model's code_interpreter calls in the thread's session.
-    private func runCode(_ calls: [StepToolCall], run: Run, project: String, inputs: [StoredFile], recorder: TurnRecorder) async throws {
-        guard let sessions = engine.code.sessions else { return }
+    private func runCode(_ calls: [StepToolCall], in sessions: CodeSessions, run: Run, project: String, inputs: [StoredFile],
+                         recorder: TurnRecorder) async throws {
         let database = database
         let codeInputs = inputs.map { file in
             CodeInput(id: file.id, name: file.filename) { seq in

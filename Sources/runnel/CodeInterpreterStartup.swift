@@ -3,8 +3,10 @@ import Foundation
 import RunsEngine
 
 /// Sets up the code interpreter at start: finds the Python, probes which sandbox level works
-/// here and logs it. With neither level, runs whose model calls the tool fail with the reason.
+/// here and logs it. With neither level the tool is not offered, and runs forcing it fail with the reason.
 enum CodeInterpreterStartup {
+    /// The setup, whose probe `start()` runs once the server listens (so the log says
+    /// "listening" first and the probe never delays it).
     static func setUp(_ configuration: Configuration, log: Logger) -> CodeInterpreterSetup {
         var limits = SandboxLimits()
         limits.idleSeconds = configuration.seconds("code_session_idle")
@@ -14,28 +16,29 @@ enum CodeInterpreterStartup {
         limits.logBytes = configuration.int("code_log_bytes")
         limits.folderBytes = configuration.int("code_folder_bytes")
         let setting = configuration.string("code_interpreter_python")
-        guard let python = SandboxProbe.executable(setting) else {
-            let reason = "The code interpreter is unavailable on this server: no Python at '\(setting)' (set --code-interpreter-python)."
-            // The slim image has no Python on purpose: worth knowing, not a fault.
-            log.info("code interpreter: unavailable, no Python at '\(setting)' (scripts/code-python.sh or the image's full target provide one)")
-            return CodeInterpreterSetup(sessions: nil, unavailableReason: reason)
+        let configured = limits
+        return CodeInterpreterSetup {
+            let temporary = FileManager.default.temporaryDirectory.path
+            removeAbandonedSessions(in: temporary, log: log)
+            guard let python = SandboxProbe.python(setting) else {
+                // The slim image has no Python on purpose: worth knowing, not a fault.
+                log.info("code interpreter: unavailable, no Python at '\(setting)' (scripts/code-python.sh or the image's full target provide one)")
+                return .unavailable("The code interpreter is unavailable on this server: no Python at '\(setting)' (set --code-interpreter-python).")
+            }
+            let programs = SandboxPrograms(python: python, helper: SandboxProbe.helper, bubblewrap: SandboxProbe.executable("bwrap"))
+            let root = temporary + "/runnel-code-\(getpid())"
+            let outcome = await SandboxProbe.detect(programs: programs, root: root, limits: configured)
+            guard let level = outcome.level else {
+                let reasons = outcome.refusals.joined(separator: "; ")
+                log.warning("code interpreter: unavailable, no sandbox level works here: \(reasons)")
+                return .unavailable("The code interpreter is unavailable on this server: no sandbox works there (\(reasons)).")
+            }
+            for refusal in outcome.refusals { log.info("code interpreter: \(refusal)") }
+            log.info("code interpreter: \(level.label), Python \(python)")
+            let sessions = CodeSessions(level: level, programs: programs, limits: configured, root: root)
+            sessions.startEvicting()
+            return .ready(sessions)
         }
-        let programs = SandboxPrograms(python: python, helper: SandboxProbe.helper, bubblewrap: SandboxProbe.executable("bwrap"))
-        let temporary = FileManager.default.temporaryDirectory.path
-        removeAbandonedSessions(in: temporary, log: log)
-        let root = temporary + "/runnel-code-\(getpid())"
-        let probeLimits = limits
-        let outcome = blocking { await SandboxProbe.detect(programs: programs, root: root, limits: probeLimits) }
-        guard let level = outcome.level else {
-            let reasons = outcome.refusals.joined(separator: "; ")
-            log.warning("code interpreter: unavailable, no sandbox level works here: \(reasons)")
-            return CodeInterpreterSetup(sessions: nil, unavailableReason: "The code interpreter is unavailable on this server: no sandbox works there (\(reasons)).")
-        }
-        for refusal in outcome.refusals { log.info("code interpreter: \(refusal)") }
-        log.info("code interpreter: \(level.label), Python \(python)")
-        let sessions = CodeSessions(level: level, programs: programs, limits: limits, root: root)
-        sessions.startEvicting()
-        return CodeInterpreterSetup(sessions: sessions, unavailableReason: "")
     }
 
     /// Session folders of servers that died without ending them (kill -9): their process is gone.
@@ -46,16 +49,5 @@ enum CodeInterpreterStartup {
                 log.info("code interpreter: removed the sessions a stopped server (pid \(pid)) left in \(temporary)")
             }
         }
-    }
-
-    private static func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: T?
-        Task {
-            result = await body()
-            done.signal()
-        }
-        done.wait()
-        return result!
     }
 }

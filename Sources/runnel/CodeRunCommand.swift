@@ -33,7 +33,7 @@ enum CodeRunCommand {
             }
             index += 1
         }
-        guard let interpreter = SandboxProbe.executable(python) else { ServeCommand.fail("no Python at \(python)") }
+        guard let interpreter = SandboxProbe.python(python) else { ServeCommand.fail("no Python at \(python)") }
         let programs = SandboxPrograms(python: interpreter, helper: SandboxProbe.helper, bubblewrap: SandboxProbe.executable("bwrap"))
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("runnel-code-\(UUID().uuidString)").path
         let done = DispatchSemaphore(value: 0)

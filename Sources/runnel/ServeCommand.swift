@@ -91,13 +91,14 @@ enum ServeCommand {
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
             application.ingestion.stop()
             application.engine.stop(timeout: max(0, deadline.timeIntervalSinceNow))
-            code.sessions?.shutdown()
+            code.shutdown()
             database.close()
             log.info("stopped")
             exit(0)
         }
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
         log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
+        code.start()
 
         dispatchMain()
     }

@@ -138,16 +138,20 @@ def test_errors_and_endless_code_come_back_as_logs(start_runnel, python):
     assert "KeyboardInterrupt" in logs
 
 
-def test_without_a_sandbox_a_call_fails_the_run_and_other_runs_work(start_runnel):
+def test_without_a_sandbox_a_run_forcing_the_tool_fails_and_other_runs_work(start_runnel):
     client = start_runnel(env={"RUNNEL_CODE_INTERPRETER_PYTHON": "/nonexistent/python3"}).client()
     assistant = client.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": code_message("print(1)")}])
-    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "plot something"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id,
+                                                   tool_choice={"type": "code_interpreter"})
     assert run.status == "failed" and run.last_error.code == "server_error"
     assert "code interpreter is unavailable" in run.last_error.message and "/nonexistent/python3" in run.last_error.message
-    other = client.beta.threads.create(messages=[{"role": "user", "content": "hello"}])
+    # Not offered to the model, so a run that does not force it answers without it.
+    other = client.beta.threads.create(messages=[{"role": "user", "content": code_message("print(1)")}])
     run = client.beta.threads.runs.create_and_poll(thread_id=other.id, assistant_id=assistant.id)
     assert run.status == "completed"
+    steps = client.beta.threads.runs.steps.list(thread_id=other.id, run_id=run.id).data
+    assert [s.type for s in steps] == ["message_creation"]
 
 
 def test_a_starting_server_removes_sessions_a_killed_one_left(start_runnel, python, tmp_path):

@@ -37,7 +37,9 @@ def test_text_streams_through_and_request_is_well_formed(proxied):
     assert body["stream_options"] == {"include_usage": True} and body["temperature"] == 0.4 and body["max_tokens"] == 300
     assert body["messages"][0] == {"role": "system", "content": "Be helpful."}
     assert body["messages"][-1] == {"role": "user", "content": "hello from upstream"}
-    assert [t["function"]["name"] for t in body["tools"]] == ["get_weather"]
+    # code_interpreter is Runnel's own: offered as a function taking the code, which Runnel runs.
+    assert [t["function"]["name"] for t in body["tools"]] == ["get_weather", "code_interpreter"]
+    assert body["tools"][1]["function"]["parameters"]["required"] == ["code"]
 
 
 def test_tool_calls_assembled_and_sent_back(proxied):
