@@ -19,7 +19,9 @@ fi
 
 dockerfile() { python3 scripts/dockerfile.py "$@"; }
 runtime_json="$(dockerfile runtime-json)"
-field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$runtime_json"; }
+# stage_field JSON EXPR: EXPR over a stage's JSON (as `d`); `field x EXPR` reads the runtime stage.
+stage_field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
+field() { stage_field "$runtime_json" "$2"; }
 [ "$(field x 'd["from"]')" = "debian:bookworm-slim" ] || { echo "runtime stage is not debian:bookworm-slim" >&2; exit 1; }
 
 echo "== build stage: packages and the build command, as in the Dockerfile"
@@ -58,12 +60,18 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 
+# Runs the RUN lines on stdin as root in the root filesystem; VAR=value arguments join their environment.
+replay_runs() {
+    local command
+    while IFS= read -r command; do
+        echo "RUN $command"
+        chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            DEBIAN_FRONTEND=noninteractive "$@" /bin/sh -c "$command" >"$root.run.log" 2>&1 || { tail -30 "$root.run.log" >&2; exit 1; }
+    done
+}
+
 echo "== runtime stage: RUN, COPY, as the Dockerfile says"
-while IFS= read -r command; do
-    echo "RUN $command"
-    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        DEBIAN_FRONTEND=noninteractive /bin/sh -c "$command" >"$root.run.log" 2>&1 || { tail -30 "$root.run.log" >&2; exit 1; }
-done < <(field x '"\n".join(d["run"])')
+replay_runs < <(field x '"\n".join(d["run"])')
 while read -r source destination; do
     [ "$source" = "/out/runnel" ] || { echo "unknown COPY source $source" >&2; exit 1; }
     install -D -m 0755 "$binary" "$root$destination"
@@ -160,7 +168,7 @@ if [ -n "${RUNNEL_TEST_POSTGRES_URL:-}" ]; then
 fi
 echo "== the full stage (code interpreter) on top: its COPY, RUN and ENV, then a code_interpreter run"
 full_json="$(dockerfile stage-json full)"
-full() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$full_json"; }
+full() { stage_field "$full_json" "$1"; }
 [ "$(full 'd["from"]')" = "runtime" ] || { echo "the full stage is not built on the runtime stage" >&2; exit 1; }
 while read -r source destination; do
     install -D -m 0644 "$source" "$root$destination"
@@ -169,12 +177,7 @@ done < <(full '"\n".join(" ".join(c) for c in d.get("context_copy", []))')
 # the replay trusts what the host trusts, from outside the image's own files (as a build secret would).
 pip_cert=()
 if cp /etc/ssl/certs/ca-certificates.crt "$root/tmp/runnel-host-ca.crt" 2>/dev/null; then pip_cert=(PIP_CERT=/tmp/runnel-host-ca.crt); fi
-while IFS= read -r command; do
-    echo "RUN ${command:0:120}…"
-    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        DEBIAN_FRONTEND=noninteractive "${pip_cert[@]}" /bin/sh -c "$command" >"$root.run.log" 2>&1 \
-        || { tail -30 "$root.run.log" >&2; exit 1; }
-done < <(full '"\n".join(d["run"])')
+replay_runs "${pip_cert[@]}" < <(full '"\n".join(d["run"])')
 rm -f "$root/tmp/runnel-host-ca.crt"
 mapfile -t full_environment < <(full '"\n".join(f"{k}={v}" for k, v in d["env"].items())')
 environment+=("${full_environment[@]}")
@@ -193,7 +196,9 @@ assert outputs[0].logs == "6\n" and outputs[1].type == "image", outputs
 print("code_interpreter run inside the full image: pandas printed", repr(outputs[0].logs), "and matplotlib drew a figure")
 PY
 start_server
-grep -q "code interpreter: level" "$root.server.log" || { echo "the full image has no working code interpreter sandbox" >&2; exit 1; }
+# The run waits for the sandbox probe, which logs the level it found once the server listens.
 .venv/bin/python "$root.code.py" "http://127.0.0.1:$port/v1"
+grep "code interpreter:" "$root.server.log"
+grep -q "code interpreter: level" "$root.server.log" || { echo "the full image has no working code interpreter sandbox" >&2; exit 1; }
 stop_server
 echo "runtime image proof: passed (ldd clean, health ok, SDK tool-call run ok, SIGTERM exit 0${postgres_proof:-}; full stage: code_interpreter run ok)"

@@ -16,7 +16,7 @@ public struct CodeResult: Sendable, Equatable {
     public var interrupted: Bool
     /// The session was killed (it did not stop when interrupted, or it died) and starts anew.
     public var reset: Bool
-    /// Figures saved as PNG, as paths on the host.
+    /// Figures saved as PNG, relative to the session folder.
     public var figures: [String]
 }
 
@@ -179,20 +179,20 @@ final class CodeSession: @unchecked Sendable {
             kill()
             return died("The session answered something unreadable; it starts anew.")
         }
-        let figures = (answer["figures"]?.arrayValue ?? []).compactMap { $0.stringValue }.compactMap(hostFigure)
+        let figures = (answer["figures"]?.arrayValue ?? []).compactMap { $0.stringValue }.compactMap(figure)
         return CodeResult(logs: logs, truncated: answer["truncated"] == .bool(true), error: answer["error"]?.stringValue,
                           interrupted: interrupted || answer["interrupted"] == .bool(true), reset: false, figures: figures)
     }
 
-    /// A figure the driver reports, as a regular file directly in the figures folder on the host;
-    /// the name is all that is taken from inside the sandbox.
-    private func hostFigure(_ reported: String) -> String? {
+    /// A figure the driver reports, if it is a regular file directly in the figures folder; the
+    /// name is all that is taken from inside the sandbox.
+    private func figure(_ reported: String) -> String? {
         let name = URL(fileURLWithPath: reported).lastPathComponent
         guard !name.isEmpty, !name.hasPrefix("."), name.hasSuffix(".png") else { return nil }
-        let path = launch.folder + "/" + PythonDriver.figuresFolder + "/" + name
+        let relative = PythonDriver.figuresFolder + "/" + name
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        return path
+        guard lstat(launch.folder + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return relative
     }
 
     private func died(_ message: String) -> CodeResult {

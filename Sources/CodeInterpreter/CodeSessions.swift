@@ -25,8 +25,6 @@ public struct CodeCall: Sendable {
     public var outputs: [String]
     /// The folder as the code sees it (`/mnt/data` at level A).
     public var dataPath: String
-    /// Where input files were put, as the code sees them.
-    public var inputPaths: [String]
     let folder: SessionFolder
 
     /// An output or a figure, opened without following links.
@@ -89,7 +87,7 @@ public final class CodeSessions: Sendable {
     /// Runs `code` in the session of `key`, starting one (with `inputs` copied in) if needed.
     public func execute(key: String, code: String, inputs: [CodeInput] = []) async throws -> CodeCall {
         let slot = try claim(key)
-        defer { release(key, slot) }
+        defer { release(slot) }
         return await withCheckedContinuation { continuation in
             slot.queue.async { continuation.resume(returning: self.call(slot, code: code, inputs: inputs)) }
         }
@@ -98,26 +96,21 @@ public final class CodeSessions: Sendable {
     private func call(_ slot: Slot, code: String, inputs: [CodeInput]) -> CodeCall {
         let session = slot.session
         let folder = SessionFolder(path: session.launch.folder)
-        var inputPaths: [String] = []
-        for input in inputs {
-            let name = SessionFolder.safeName(input.name)
-            inputPaths.append(session.launch.dataPath + "/" + name)
-            guard !slot.copied.contains(input.id) else { continue }
-            if copy(input, to: session.launch.folder + "/" + name, slot: slot.index) { slot.copied.insert(input.id) }
+        for input in inputs where !slot.copied.contains(input.id) {
+            let path = session.launch.folder + "/" + SessionFolder.safeName(input.name)
+            if copy(input, to: path, slot: slot.index) { slot.copied.insert(input.id) }
         }
         let before = folder.snapshot()
-        var result = session.isAlive ? session.execute(code) : CodeResult(logs: "", truncated: false, error: "The session had ended.",
-                                                                           interrupted: false, reset: true, figures: [])
+        // A session that has ended says so itself and is replaced at the next claim.
+        var result = session.execute(code)
         let after = folder.snapshot()
         if after.values.reduce(0, { $0 + $1.size }) > limits.folderBytes {
             session.kill()
             result.reset = true
             result.error = "The session folder grew past \(limits.folderBytes >> 20) MiB; the session was reset."
         }
-        let figures = result.figures.map { PythonDriver.figuresFolder + "/" + URL(fileURLWithPath: $0).lastPathComponent }
-        result.figures = figures
         return CodeCall(result: result, outputs: SessionFolder.changed(from: before, to: after), dataPath: session.launch.dataPath,
-                        inputPaths: inputPaths, folder: folder)
+                        folder: folder)
     }
 
     private func copy(_ input: CodeInput, to path: String, slot index: Int) -> Bool {
@@ -171,7 +164,7 @@ public final class CodeSessions: Sendable {
         }
     }
 
-    private func release(_ key: String, _ slot: Slot) {
+    private func release(_ slot: Slot) {
         slots.withLock { _ in slot.busy -= 1 }
     }
 
@@ -187,8 +180,6 @@ public final class CodeSessions: Sendable {
         }
         expired.forEach { end($0) }
     }
-
-    public var count: Int { slots.withLock { $0.count } }
 
     /// Ends idle and old sessions once a minute from now on.
     public func startEvicting() {
@@ -227,7 +218,7 @@ public final class CodeSessions: Sendable {
             throw CodeSessionsError.startFailed("cannot create the session folder under \(root): \(error)")
         }
         let asRoot = getuid() == 0
-        let id = Self.firstID + UInt32(index)
+        let id = Self.id(slot: index)
         if asRoot {
             chmod(base, 0o711)
             for path in [folder, tmp] { chown(path, id, id) }
@@ -245,9 +236,11 @@ public final class CodeSessions: Sendable {
         return session
     }
 
+    private static func id(slot index: Int) -> UInt32 { firstID + UInt32(index) }
+
     private func own(_ path: String, slot index: Int) {
         guard getuid() == 0 else { return }
-        chown(path, Self.firstID + UInt32(index), Self.firstID + UInt32(index))
+        chown(path, Self.id(slot: index), Self.id(slot: index))
     }
 
     /// Processes and threads this user runs now: without root the kernel counts a session's

@@ -36,24 +36,24 @@ public enum SandboxProbe {
     }
 
     /// An executable found on PATH (or the path itself when it has a slash).
-    public static func executable(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
-        if name.contains("/") { return access(name, X_OK) == 0 ? URL(fileURLWithPath: name).standardizedFileURL.path : nil }
+    /// - Parameter accepting: whether a candidate will do; the search goes on past those it refuses.
+    public static func executable(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"],
+                                  accepting: (String) -> Bool = { _ in true }) -> String? {
+        if name.contains("/") {
+            let resolved = URL(fileURLWithPath: name).standardizedFileURL.path
+            return access(name, X_OK) == 0 && accepting(resolved) ? resolved : nil
+        }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
+            if access(candidate, X_OK) == 0, accepting(candidate) { return candidate }
         }
         return nil
     }
 
-    /// A Python interpreter for sessions: like `executable`, but a script found on PATH (a pyenv
-    /// shim, say) is passed over, since a sandbox cannot run what it execs.
-    public static func python(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
-        if name.contains("/") { return executable(name).flatMap { isScript($0) ? nil : $0 } }
-        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0, !isScript(candidate) { return candidate }
-        }
-        return nil
+    /// A Python interpreter for sessions: like `executable`, but a script (a pyenv shim, say) is
+    /// passed over, since a sandbox cannot run what it execs.
+    public static func python(_ name: String) -> String? {
+        executable(name) { !isScript($0) }
     }
 
     private static func isScript(_ path: String) -> Bool {

@@ -2,58 +2,65 @@
 /// so the code can be streamed as `input` pieces before the arguments are complete. Escapes
 /// split across fragments wait for their end; anything before the `"code"` key is skipped.
 struct CodeArgumentStream {
-    private var raw: [UInt8] = []
-    private var position = 0
-    private var inString = false
-    private var finished = false
+    /// Where the reading is: looking for the key (with how much of it matched so far), between
+    /// the key and its value, inside the value, or past it.
+    private enum Phase {
+        case key(matched: Int)
+        case colon
+        case value
+        case string
+        case done
+    }
 
-    /// Decoded code from what `fragment` completed; empty while the value has not begun.
+    private static let key = Array("\"code\"".utf8)
+    private var phase = Phase.key(matched: 0)
+    /// Bytes not consumed yet: only an escape cut by a fragment's end waits here.
+    private var raw: [UInt8] = []
+
+    /// Decoded code from what `fragment` completed; empty while the value has not begun. Each
+    /// byte is looked at once (an escape at most twice), so arguments of any length cost linear time.
     mutating func feed(_ fragment: String) -> String {
+        if case .done = phase { return "" }
         raw += fragment.utf8
-        if !inString {
-            guard !finished, let start = valueStart() else { return "" }
-            inString = true
-            position = start
-        }
         var decoded: [UInt8] = []
-        while inString, position < raw.count {
+        var position = 0
+        scan: while position < raw.count {
             let byte = raw[position]
-            if byte == UInt8(ascii: "\"") {
-                inString = false
-                finished = true
-                position += 1
-            } else if byte == UInt8(ascii: "\\") {
-                guard let (bytes, length) = escape(at: position) else { break }
-                decoded += bytes
-                position += length
-            } else {
-                decoded.append(byte)
-                position += 1
+            switch phase {
+            case .key(let matched):
+                // The key's only repeated byte is its quote, so a mismatch restarts at a quote.
+                let next = byte == Self.key[matched] ? matched + 1 : (byte == UInt8(ascii: "\"") ? 1 : 0)
+                phase = next == Self.key.count ? .colon : .key(matched: next)
+            case .colon:
+                phase = byte == UInt8(ascii: ":") ? .value : Self.afterSpace(byte, or: .colon)
+            case .value:
+                phase = byte == UInt8(ascii: "\"") ? .string : Self.afterSpace(byte, or: .value)
+            case .string:
+                if byte == UInt8(ascii: "\"") {
+                    phase = .done
+                } else if byte == UInt8(ascii: "\\") {
+                    guard let (bytes, length) = escape(at: position) else { break scan }
+                    decoded += bytes
+                    position += length
+                    continue
+                } else {
+                    decoded.append(byte)
+                }
+            case .done:
+                break scan
             }
+            position += 1
         }
+        raw.removeFirst(position)
+        if case .done = phase { raw = [] }
         // Fragments are whole strings, so a UTF-8 sequence is never cut; escapes decode whole.
         return String(decoding: decoded, as: UTF8.self)
     }
 
-    /// Where the string value of the `"code"` key starts, once it has arrived.
-    private func valueStart() -> Int? {
-        let key = Array("\"code\"".utf8)
-        guard raw.count > key.count else { return nil }
-        var index = 0
-        while index + key.count <= raw.count {
-            if Array(raw[index..<(index + key.count)]) == key {
-                var cursor = index + key.count
-                while cursor < raw.count, raw[cursor] == 32 || raw[cursor] == 9 || raw[cursor] == 10 || raw[cursor] == 13 { cursor += 1 }
-                guard cursor < raw.count else { return nil }
-                guard raw[cursor] == UInt8(ascii: ":") else { index += 1; continue }
-                cursor += 1
-                while cursor < raw.count, raw[cursor] == 32 || raw[cursor] == 9 || raw[cursor] == 10 || raw[cursor] == 13 { cursor += 1 }
-                guard cursor < raw.count else { return nil }
-                return raw[cursor] == UInt8(ascii: "\"") ? cursor + 1 : nil
-            }
-            index += 1
-        }
-        return nil
+    /// Spaces keep the phase; anything else means the word "code" was a value, not the key.
+    private static func afterSpace(_ byte: UInt8, or phase: Phase) -> Phase {
+        if byte == 32 || byte == 9 || byte == 10 || byte == 13 { return phase }
+        return .key(matched: byte == UInt8(ascii: "\"") ? 1 : 0)
     }
 
     /// The bytes an escape stands for and its length, or nil while it is incomplete.

@@ -48,9 +48,10 @@ enum CodeInterpreterTool {
 
     /// The files a run's code can read: the assistant's and the thread's
     /// `tool_resources.code_interpreter.file_ids`, and the thread's attachments for this tool.
-    static func inputFiles(run: Run, project: String, db: any SQLSession) throws -> [StoredFile] {
+    /// - Parameter messages: the thread's messages, as the round already read them.
+    static func inputFiles(run: Run, messages: [Message], project: String, db: any SQLSession) throws -> [StoredFile] {
         var ids = try RunToolResources.ids(run: run, project: project, db: db, tool: "code_interpreter", key: "file_ids")
-        for message in try MessageRepository(db, project: project).all(threadID: run.threadID) {
+        for message in messages {
             for attachment in message.attachments.arrayValue ?? [] {
                 let forCode = (attachment["tools"]?.arrayValue ?? []).contains { $0["type"]?.stringValue == "code_interpreter" }
                 if forCode, let id = attachment["file_id"]?.stringValue, !ids.contains(id) { ids.append(id) }
@@ -94,7 +95,7 @@ enum CodeInterpreterTool {
         let markers = files.keys.sorted { $0.count > $1.count }.map { (Array($0.unicodeScalars), $0) }
         while index < scalars.count {
             guard scalars[index] == "s",
-                  let (marker, key) = markers.first(where: { index + $0.0.count <= scalars.count && Array(scalars[index..<(index + $0.0.count)]) == $0.0 }) else {
+                  let (marker, key) = markers.first(where: { index + $0.0.count <= scalars.count && scalars[index..<(index + $0.0.count)].elementsEqual($0.0) }) else {
                 index += 1
                 continue
             }

@@ -8,12 +8,12 @@ import RunsStorage
 enum CodeOutputs {
     static let purpose = "assistants_output"
 
-    static func store(_ call: CodeCall, project: String, engine: RunEngine) async throws -> CodeInterpreterCall {
+    /// The call as the step records it: the code, its logs, its figures as Files, and the Files
+    /// made of what it wrote.
+    static func store(_ call: CodeCall, code: String, project: String, engine: RunEngine) async throws -> CodeInterpreterCall {
         let result = call.result
         var outputs: [CodeOutput] = []
-        var logs = result.logs
-        if result.truncated { logs += "\n[output cut at \(logs.utf8.count) bytes]" }
-        if let error = result.error, !logs.contains(error) { logs += (logs.isEmpty || logs.hasSuffix("\n") ? "" : "\n") + error }
+        let logs = shownLogs(result)
         if !logs.isEmpty { outputs.append(.logs(logs)) }
         for (index, figure) in result.figures.enumerated() {
             if let id = try await storeFile(call, relative: figure, filename: "figure-\(index + 1).png", project: project, engine: engine) {
@@ -28,16 +28,23 @@ enum CodeOutputs {
                 if call.dataPath != SandboxLaunchPaths.mountPoint { files[SandboxLaunchPaths.mountPoint + "/" + relative] = id }
             }
         }
-        return CodeInterpreterCall(input: "", outputs: outputs, files: files)
+        return CodeInterpreterCall(input: code, outputs: outputs, files: files)
+    }
+
+    /// What the code printed, said to be cut where it was, then the error it ended with (when
+    /// the printed traceback does not already hold it, or the session was reset).
+    static func shownLogs(_ result: CodeResult) -> String {
+        var logs = result.logs
+        if result.truncated { logs += "\n[output cut at \(result.logs.utf8.count) bytes]" }
+        if let error = result.error, !logs.contains(error) { logs += (logs.isEmpty || logs.hasSuffix("\n") ? "" : "\n") + error }
+        return logs
     }
 
     /// What the model reads back: the logs, then the files written, by the path to link them with.
     static func summary(_ call: CodeCall, files: [String: String]) -> String {
         var lines: [String] = []
-        var logs = call.result.logs
-        if let error = call.result.error, !logs.contains(error) { logs += (logs.isEmpty || logs.hasSuffix("\n") ? "" : "\n") + error }
+        let logs = shownLogs(call.result)
         if !logs.isEmpty { lines.append(logs.hasSuffix("\n") ? String(logs.dropLast()) : logs) }
-        if call.result.truncated { lines.append("[output cut at \(call.result.logs.utf8.count) bytes]") }
         if !call.result.figures.isEmpty { lines.append("[\(call.result.figures.count) figure(s) shown to the user]") }
         for relative in call.outputs where files[call.dataPath + "/" + relative] != nil {
             // The path the answer links with, whatever the level (both are mapped to the File).

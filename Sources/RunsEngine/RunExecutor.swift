@@ -113,7 +113,7 @@ struct RunExecutor {
                 let messages = try MessageRepository(db, project: project).all(threadID: run.threadID)
                 return (messages, try RunStepRepository(db).all(runID: runID),
                         try known ?? ImageInputs.load(messages, project: project, db: db),
-                        coding ? try CodeInterpreterTool.inputFiles(run: run, project: project, db: db) : [])
+                        coding ? try CodeInterpreterTool.inputFiles(run: run, messages: messages, project: project, db: db) : [])
             }
             images = loaded
             let promptBudget = run.maxPromptTokens.map { $0 - used.promptTokens }
@@ -206,9 +206,9 @@ struct RunExecutor {
             var done = call
             do {
                 let result = try await sessions.execute(key: run.threadID, code: code, inputs: codeInputs)
-                done.codeInterpreter = try await CodeOutputs.store(result, project: project, engine: engine)
-                done.output = CodeOutputs.summary(result, files: done.codeInterpreter?.files ?? [:])
-                done.codeInterpreter?.input = code
+                let recorded = try await CodeOutputs.store(result, code: code, project: project, engine: engine)
+                done.codeInterpreter = recorded
+                done.output = CodeOutputs.summary(result, files: recorded.files)
             } catch {
                 done.codeInterpreter = CodeInterpreterCall(input: code, outputs: [.logs("\(error)")])
                 done.output = "\(error)"

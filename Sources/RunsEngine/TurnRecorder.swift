@@ -45,7 +45,7 @@ final class TurnRecorder: @unchecked Sendable {
     private let codeFiles: [String: String]
     /// Figures of the run's code not shown yet: the message opened next starts with them.
     private let images: [String]
-    private(set) var showedImages = false
+    private var showedImages = false
     private var codeStreams: [Int: CodeArgumentStream] = [:]
 
     init(run: Run, project: String, engine: RunEngine, relayEverything: Bool, searchable: Bool = false,
@@ -104,9 +104,11 @@ final class TurnRecorder: @unchecked Sendable {
 
     /// The message's content: the figures it shows, then its text with its annotations.
     private var content: [JSONValue] {
+        func start(_ annotation: JSONValue) -> Int {
+            if case .integer(let index)? = annotation["start_index"] { index } else { 0 }
+        }
         let annotations = (FileSearchTool.annotations(text, citations: citations) + CodeInterpreterTool.annotations(text, files: codeFiles))
-            .sorted { ($0["start_index"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0)
-                < ($1["start_index"].flatMap { if case .integer(let n) = $0 { n } else { nil } } ?? 0) }
+            .sorted { start($0) < start($1) }
         let figures: [JSONValue] = showedImages ? images.map { ["type": "image_file", "image_file": ["file_id": .string($0), "detail": "auto"]] } : []
         return figures + [MessageInput.textPart(text, annotations: annotations)]
     }
@@ -134,11 +136,7 @@ final class TurnRecorder: @unchecked Sendable {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
                 if isSearch(toolCalls[index]) { return }
-                if isCode(toolCalls[index]) {
-                    let piece = codeStreams[index, default: CodeArgumentStream()].feed(arguments)
-                    if !piece.isEmpty { publish([RunEvent(.stepDelta, DeltaWire.codeInput(stepID: stepID, index: index, fragment: piece))]) }
-                    return
-                }
+                if isCode(toolCalls[index]) { return streamCode(arguments, stepID: stepID, index: index) }
                 publish([RunEvent(.stepDelta,
                                                  DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
@@ -150,13 +148,18 @@ final class TurnRecorder: @unchecked Sendable {
                     publish([RunEvent(.stepDelta, DeltaWire.fileSearchStart(stepID: stepID, index: index, callID: call.id))])
                 } else if isCode(call) {
                     publish([RunEvent(.stepDelta, DeltaWire.codeStart(stepID: stepID, index: index, callID: call.id))])
-                    let piece = codeStreams[index, default: CodeArgumentStream()].feed(arguments)
-                    if !piece.isEmpty { publish([RunEvent(.stepDelta, DeltaWire.codeInput(stepID: stepID, index: index, fragment: piece))]) }
+                    streamCode(arguments, stepID: stepID, index: index)
                 } else {
                     publish([RunEvent(.stepDelta, DeltaWire.toolCallStart(stepID: stepID, index: index, call: call))])
                 }
             }
         }
+    }
+
+    /// Streams what a code call's argument fragment adds to its code, as an `input` piece.
+    private func streamCode(_ arguments: String, stepID: String, index: Int) {
+        let piece = codeStreams[index, default: CodeArgumentStream()].feed(arguments)
+        if !piece.isEmpty { publish([RunEvent(.stepDelta, DeltaWire.codeInput(stepID: stepID, index: index, fragment: piece))]) }
     }
 
     private func count(bytes: Int, tokens: Int) throws(BackendError) {

@@ -24,6 +24,8 @@ struct CodeArgumentStreamTests {
         #expect(Self.streamed("{\"language\": \"python\"}", size: 4).joined() == "")
         #expect(Self.streamed("{\"code\": \"a\", \"other\": \"b\"}", size: 3).joined() == "a")
         #expect(Self.streamed("{\"code\": 5}", size: 3).joined() == "")
+        // The word as a value first, then as the key.
+        #expect(Self.streamed("{\"kind\": \"code\", \"code\": \"x = 1\"}", size: 2).joined() == "x = 1")
     }
 }
 

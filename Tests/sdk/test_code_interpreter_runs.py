@@ -2,8 +2,10 @@
 records and streams the step as OpenAI did, and turns figures and written files into Files."""
 import json
 import os
+import subprocess
+import tempfile
+import time
 
-import httpx
 import pytest
 from openai import AssistantEventHandler
 
@@ -155,11 +157,13 @@ def test_without_a_sandbox_a_run_forcing_the_tool_fails_and_other_runs_work(star
 
 
 def test_a_starting_server_removes_sessions_a_killed_one_left(start_runnel, python, tmp_path):
-    import subprocess
-    import tempfile
     gone = subprocess.Popen(["true"])
     gone.wait()
     left = os.path.join(tempfile.gettempdir(), f"runnel-code-{gone.pid}")
     os.makedirs(os.path.join(left, "session", "data"), exist_ok=True)
     start_runnel(env={"RUNNEL_CODE_INTERPRETER_PYTHON": python})
+    # The sweep runs with the sandbox probe, once the server listens.
+    deadline = time.monotonic() + 10
+    while os.path.exists(left) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not os.path.exists(left)

@@ -5,10 +5,9 @@ code can and cannot reach. Nothing here needs the server."""
 import json
 import os
 import shutil
-import signal
-import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -222,7 +221,6 @@ def _processes():
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_session_dies_with_its_server(binary, level):
-    import time
     server = subprocess.Popen([binary, "code-run", "--level", level, "--python", PYTHON, "--seconds", "600", "while True: pass"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
