@@ -29,6 +29,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "CEpoll"),
+        .target(name: "CMalloc"),
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         .target(name: "CodeInterpreter", dependencies: ["CSandbox", "RunsDomain"], swiftSettings: strictSettings),
         .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
@@ -70,7 +71,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter"],
+            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter", "CMalloc"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),

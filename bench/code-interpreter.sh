@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh bubblewrap libseccomp-dev >/dev/null
-swift build -c release --product runnel >/dev/null
+swift build -c release --static-swift-stdlib --product runnel >/dev/null
 python="${1:-$(scripts/code-python.sh "${RUNNEL_CODE_PYTHON_DIR:-$HOME/.cache/runnel/code-python}")}"
 python3 bench/code_interpreter.py .build/release/runnel "$python"

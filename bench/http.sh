@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Keep-alive throughput of GET /v1/threads/{id} against nginx serving a file of the same size.
+# Keep-alive throughput of two GETs against nginx serving the same bytes from files:
+#   thread  GET /v1/threads/{id} (a database read)
+#   run     GET /v1/threads/{tid}/runs/{rid} of a run executing (the echo model waits 60 s per
+#           word), what every SDK poll asks: answered from the engine's committed state.
 # Server on core 0, wrk on core 1, 64 connections, 10 s each. Prints requests/s, p50/p99 latency
-# and the runnel/nginx ratio. Usage: bench/http.sh [seconds] [connections]
+# and the runnel/nginx ratios. Usage: bench/http.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-64}"
 scripts/system-packages.sh libsqlite3-dev wrk nginx-light curl
 
-swift build -c release --product runnel >/dev/null
+swift build -c release --static-swift-stdlib --product runnel >/dev/null
 work="$(mktemp -d)"
 cleanup() {
     [ -n "${runnel_pid:-}" ] && kill "$runnel_pid" 2>/dev/null || true
@@ -30,20 +33,32 @@ run_wrk() {  # url -> "requests/s p50 p99"
 }
 
 port=$(free_port)
-taskset -c 0 .build/release/runnel serve --port "$port" --database "$work/bench.sqlite" --log-level warning &
+taskset -c 0 .build/release/runnel serve --port "$port" --database "$work/bench.sqlite" --log-level warning \
+    --echo-delay-ms 60000 &
 runnel_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 thread_id=$(curl -sf "http://127.0.0.1:$port/v1/threads" -H 'content-type: application/json' \
     -d '{"metadata":{"bench":"http"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 url="http://127.0.0.1:$port/v1/threads/$thread_id"
-curl -sf "$url" > "$work/body.json"
-size=$(stat -c %s "$work/body.json")
-read -r runnel_rps runnel_p50 runnel_p99 <<< "$(run_wrk "$url")"
+curl -sf "$url" > "$work/thread.json"
+assistant_id=$(curl -sf "http://127.0.0.1:$port/v1/assistants" -H 'content-type: application/json' -d '{"model":"echo"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+run_url=$(curl -sf "http://127.0.0.1:$port/v1/threads/runs" -H 'content-type: application/json' \
+    -d "{\"assistant_id\":\"$assistant_id\",\"thread\":{\"messages\":[{\"role\":\"user\",\"content\":\"a long answer\"}]}}" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print("/v1/threads/" + r["thread_id"] + "/runs/" + r["id"])')
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port$run_url" > "$work/run.json"
+    grep -q '"status":"in_progress"' "$work/run.json" && break
+    sleep 0.05
+done
+read -r thread_rps thread_p50 thread_p99 <<< "$(run_wrk "$url")"
+read -r run_rps run_p50 run_p99 <<< "$(run_wrk "http://127.0.0.1:$port$run_url")"
+grep -q '"status":"in_progress"' "$work/run.json" || { echo "the run is not executing: $(cat "$work/run.json")" >&2; exit 1; }
 kill "$runnel_pid"; wait "$runnel_pid" 2>/dev/null || true; runnel_pid=""
 
 nginx_port=$(free_port)
 mkdir -p "$work/www" "$work/nginx"
-cp "$work/body.json" "$work/www/thread.json"
+cp "$work/thread.json" "$work/run.json" "$work/www/"
 chmod -R a+rX "$work"
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
@@ -65,9 +80,18 @@ http {
 NGINX
 taskset -c 0 nginx -c "$work/nginx.conf"
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/thread.json" >/dev/null && break; sleep 0.1; done
-read -r nginx_rps nginx_p50 nginx_p99 <<< "$(run_wrk "http://127.0.0.1:$nginx_port/thread.json")"
+read -r nginx_thread_rps nginx_thread_p50 nginx_thread_p99 <<< "$(run_wrk "http://127.0.0.1:$nginx_port/thread.json")"
+read -r nginx_run_rps nginx_run_p50 nginx_run_p99 <<< "$(run_wrk "http://127.0.0.1:$nginx_port/run.json")"
 
-printf '%-8s %12s %10s %10s   (%s connections, %ss, %s-byte body)\n' server "requests/s" p50 p99 "$connections" "$duration" "$size"
-printf '%-8s %12s %10s %10s\n' runnel "$runnel_rps" "$runnel_p50" "$runnel_p99"
-printf '%-8s %12s %10s %10s\n' nginx "$nginx_rps" "$nginx_p50" "$nginx_p99"
-python3 -c "print(f'ratio runnel/nginx: {float(\"$runnel_rps\") / float(\"$nginx_rps\"):.2f}')"
+printf '%-15s %12s %10s %10s   (%s connections, %ss each)\n' "" "requests/s" p50 p99 "$connections" "$duration"
+row() { printf '%-15s %12s %10s %10s\n' "$@"; }
+row "runnel thread" "$thread_rps" "$thread_p50" "$thread_p99"
+row "nginx thread" "$nginx_thread_rps" "$nginx_thread_p50" "$nginx_thread_p99"
+row "runnel run" "$run_rps" "$run_p50" "$run_p99"
+row "nginx run" "$nginx_run_rps" "$nginx_run_p50" "$nginx_run_p99"
+echo "bodies: thread $(stat -c %s "$work/thread.json") bytes, run $(stat -c %s "$work/run.json") bytes"
+python3 - "$thread_rps" "$nginx_thread_rps" "$run_rps" "$nginx_run_rps" <<'PY'
+import sys
+thread, nginx_thread, run, nginx_run = map(float, sys.argv[1:])
+print(f"ratio runnel/nginx: thread {thread / nginx_thread:.2f}, executing run {run / nginx_run:.2f}")
+PY

@@ -14,7 +14,7 @@ searches="${3:-1000}"
 chunk="${4:-800}"
 overlap="${5:-400}"
 scripts/system-packages.sh libsqlite3-dev libpq-dev curl
-swift build -c release --product runnel >/dev/null
+swift build -c release --static-swift-stdlib --product runnel >/dev/null
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
 

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-packages.sh libsqlite3-dev libcurl4-openssl-dev
-swift build -c release --product runnel
+swift build -c release --static-swift-stdlib --product runnel
 exec .build/release/runnel serve "$@"

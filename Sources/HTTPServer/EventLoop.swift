@@ -11,6 +11,8 @@ import Glibc
 /// `@unchecked Sendable`: everything mutable is touched only by code running on `queue`.
 final class EventLoop: @unchecked Sendable {
     let queue: DispatchQueue
+    /// The loop's number, 0 up to the server's loop count: what handlers see as their lane.
+    let index: Int
     let scratch: UnsafeMutableRawBufferPointer
     private let epoll: Int32
     private var source: (any DispatchSourceRead)?
@@ -24,6 +26,7 @@ final class EventLoop: @unchecked Sendable {
         guard epoll >= 0 else { throw SocketError(operation: "epoll_create1", code: errno) }
         self.epoll = epoll
         self.onError = onError
+        self.index = index
         queue = DispatchQueue(label: "runnel.io.\(index)", qos: .userInitiated)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         let source = DispatchSource.makeReadSource(fileDescriptor: epoll, queue: queue)

@@ -45,6 +45,8 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     private var timer: (any DispatchSourceTimer)?
     private var outbound: [UInt8] = []
     private var outboundOffset = 0
+    /// A flush of streamed pieces is queued behind the pieces already on their way.
+    private var flushQueued = false
     /// The handler waiting for the next piece of its streamed body.
     private var bodyWaiter: (@Sendable (HTTPBodyChunk) -> Void)?
     /// Producers of a streamed response waiting for its unsent bytes to drain.
@@ -207,6 +209,8 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         }
         let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         server.handler(request, responder)
+        // Decoding goes on in the caller's loop, which asked for this request.
+        if let response = responder.handlerReturned() { complete(serial: serial, response: response, requestID: responder.requestID, decodeNext: false) }
     }
 
     // MARK: Streamed request bodies
@@ -277,7 +281,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
 
     // MARK: Answering
 
-    func complete(serial: UInt64, response: HTTPResponse, requestID: String) {
+    func complete(serial: UInt64, response: HTTPResponse, requestID: String, decodeNext mayDecode: Bool = true) {
         guard machine.phase == .handling, let exchange, exchange.serial == serial, exchange.writer == nil else { return }
         releaseBody()
         var response = response
@@ -287,7 +291,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         let now = Self.now
         let decodeNext = apply(machine.handle(.responseQueued(now: now)))
         flush(at: now)
-        if decodeNext { processInput() }
+        if decodeNext, mayDecode { processInput() }
     }
 
     func beginStream(serial: UInt64, status: Int, headers: HTTPHeaders, contentLength: Int?, requestID: String,
@@ -339,7 +343,19 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             perform(.outputOverLimit)
             return
         }
-        flush()
+        flushSoon()
+    }
+
+    /// Pieces produced in a burst (a run's events) go out in one `send`: the flush waits behind
+    /// what the loop's queue already holds, which is where the rest of the burst is.
+    private func flushSoon() {
+        if outbound.count - outboundOffset >= Self.drainedBytes { return flush() }
+        guard !flushQueued else { return }
+        flushQueued = true
+        loop.queue.async { [self] in
+            flushQueued = false
+            flush()
+        }
     }
 
     func finishStream(serial: UInt64) {

@@ -7,6 +7,8 @@ public final class HTTPResponder: Sendable {
     private let connection: HTTPConnection
     private let serial: UInt64
     private let answered = Atomic<Bool>(false)
+    /// An answer given within the handler's own call, and whether that call has returned.
+    private let inline = Mutex<(response: HTTPResponse?, returned: Bool)>((nil, false))
 
     init(connection: HTTPConnection, serial: UInt64, requestID: String) {
         self.connection = connection
@@ -14,8 +16,37 @@ public final class HTTPResponder: Sendable {
         self.requestID = requestID
     }
 
+    /// The I/O loop the request arrived on, 0 up to the server's loop count. The handler's own
+    /// call runs on that loop's serial queue, so per-lane resources need no lock there.
+    public var lane: Int { connection.loop.index }
+
+    /// Answers from within the handler's own call (on its lane): the response is written as soon
+    /// as the handler returns, without a hop through the loop's queue. Called later (the handler
+    /// passed the request on), it is `send`.
+    public func sendInline(_ response: HTTPResponse) {
+        guard claim() else { return }
+        let late = inline.withLock { state -> Bool in
+            if !state.returned { state.response = response }
+            return state.returned
+        }
+        if late { deliver(response) }
+    }
+
+    /// Called by the connection once the handler returned: the answer `sendInline` left, if any.
+    func handlerReturned() -> HTTPResponse? {
+        inline.withLock { state in
+            state.returned = true
+            defer { state.response = nil }
+            return state.response
+        }
+    }
+
     public func send(_ response: HTTPResponse) {
         guard claim() else { return }
+        deliver(response)
+    }
+
+    private func deliver(_ response: HTTPResponse) {
         let connection = connection, serial = serial, requestID = requestID
         connection.loop.queue.async { connection.complete(serial: serial, response: response, requestID: requestID) }
     }
@@ -48,6 +79,15 @@ public final class HTTPStreamWriter: Sendable {
     private let serial: UInt64
     private let open = Atomic<Bool>(true)
     private let closeHandler = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Pieces written since the connection last took them: a burst of pieces reaches the
+    /// connection's queue as one block and leaves in one chunk.
+    private let pending = Mutex<Pending>(Pending())
+
+    private struct Pending {
+        var bytes: [UInt8] = []
+        var whenDrained: [@Sendable () -> Void] = []
+        var queued = false
+    }
 
     init(connection: HTTPConnection?, serial: UInt64) {
         self.connection = connection
@@ -62,8 +102,24 @@ public final class HTTPStreamWriter: Sendable {
     public func write(_ bytes: [UInt8], whenDrained: (@Sendable () -> Void)? = nil) {
         // An empty piece is never sent: in chunked framing it would end the body.
         guard isOpen, !bytes.isEmpty, let connection else { whenDrained?(); return }
-        let serial = serial
-        connection.loop.queue.async { connection.writeStreamChunk(serial: serial, bytes: bytes, whenDrained: whenDrained) }
+        let queue = pending.withLock { pending -> Bool in
+            pending.bytes.append(contentsOf: bytes)
+            if let whenDrained { pending.whenDrained.append(whenDrained) }
+            defer { pending.queued = true }
+            return !pending.queued
+        }
+        guard queue else { return }
+        connection.loop.queue.async { self.deliverPending(to: connection) }
+    }
+
+    /// On the connection's queue: hands it what was written since it last took the pieces.
+    private func deliverPending(to connection: HTTPConnection) {
+        let (bytes, waiters) = pending.withLock { pending -> ([UInt8], [@Sendable () -> Void]) in
+            defer { pending = Pending() }
+            return (pending.bytes, pending.whenDrained)
+        }
+        let whenDrained: (@Sendable () -> Void)? = waiters.isEmpty ? nil : { @Sendable in for waiter in waiters { waiter() } }
+        connection.writeStreamChunk(serial: serial, bytes: bytes, whenDrained: whenDrained)
     }
 
     /// Cuts the response off by closing the connection, for a body that cannot be completed

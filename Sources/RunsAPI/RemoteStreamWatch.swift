@@ -21,7 +21,7 @@ enum RemoteStreamWatch {
                 let ended = (try? result.get())??.status.endsPolling == true
                 if ended, endedBefore, case .success(let run?) = result {
                     engine.log.warning("run \(runID): its stream missed the events that end it; ended from the stored run")
-                    stream.send(.run(run))
+                    stream.send([.run(run)])
                     return
                 }
                 schedule(runID, stream: stream, engine: engine, interval: interval, endedBefore: ended)

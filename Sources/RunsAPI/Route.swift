@@ -5,7 +5,10 @@ import RunsStorage
 /// How a route runs: with a connection for reading, in one write transaction, or by itself
 /// (runs, streams, health) answering through the responder.
 public enum Route: Sendable {
+    /// A short read: answered on the request's own I/O loop when the store has lane readers.
     case read(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
+    /// A read whose answer may be large (a file's whole content): always on a reader's queue.
+    case bulkRead(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case write(@Sendable (APIContext, any SQLSession) throws -> JSONValue)
     case custom(@Sendable (APIContext, HTTPResponder) -> Void)
     /// Takes its body as a stream (an upload), up to the byte count given.

@@ -67,14 +67,14 @@ enum RunRequests {
         }
         let tools = settings.tools ?? assistant.tools
         try checkToolChoice(settings.toolChoice, tools: tools)
-        return Run(
+        return Run(RunFields(
             id: id, createdAt: createdAt, threadID: threadID, assistantID: assistant.id, expiresAt: createdAt + expirySeconds,
             model: settings.model ?? assistant.model, instructions: instructions, tools: tools, metadata: settings.metadata,
             temperature: settings.temperature ?? assistant.temperature, topP: settings.topP ?? assistant.topP,
             maxPromptTokens: settings.maxPromptTokens, maxCompletionTokens: settings.maxCompletionTokens,
             truncationStrategy: settings.truncationStrategy, toolChoice: settings.toolChoice,
             parallelToolCalls: settings.parallelToolCalls, responseFormat: settings.responseFormat ?? assistant.responseFormat,
-            reasoningEffort: settings.reasoningEffort ?? assistant.reasoningEffort)
+            reasoningEffort: settings.reasoningEffort ?? assistant.reasoningEffort))
     }
 
     static func assistant(_ id: String, context: APIContext, db: any SQLSession) throws -> Assistant {

@@ -101,15 +101,28 @@ public final class RunnelApplication: Sendable {
             }
             let context = APIContext(request: request, parameters: parameters, project: project, services: services)
             guard request.body.count > Self.largeBody else {
-                run(route, context, responder)
+                run(route, context, responder, onLane: true)
                 return
             }
             DispatchQueue.global(qos: .userInitiated).async { [self] in
                 var parsed = context
                 parsed.parsedBody = Result { try APIContext.parse(request.body) }
-                run(route, parsed, responder)
+                run(route, parsed, responder, onLane: false)
             }
         }
+    }
+
+    /// Answers a short read right here on the I/O loop; false when it must take the queued path
+    /// (no lane for this loop, or the database busy for a moment).
+    private func readOnLane(_ lanes: any LaneReaders, _ handler: @Sendable (APIContext, any SQLSession) throws -> JSONValue,
+                            _ context: APIContext, _ responder: HTTPResponder) -> Bool {
+        do {
+            guard let body = try lanes.read(lane: responder.lane, { try handler(context, $0) }) else { return false }
+            responder.sendInline(JSONResponse.make(body))
+        } catch {
+            responder.sendInline(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
+        }
+        return true
     }
 
     /// Path ids in the order they are looked up, with the noun a 404 names.
@@ -127,10 +140,14 @@ public final class RunnelApplication: Sendable {
         return nil
     }
 
-    private func run(_ route: Route, _ context: APIContext, _ responder: HTTPResponder) {
+    /// - Parameter onLane: called within the handler's own call, on the request's I/O loop.
+    private func run(_ route: Route, _ context: APIContext, _ responder: HTTPResponder, onLane: Bool) {
         let reply = ErrorResponses.replier(responder, log: log)
         switch route {
-        case .read(let handler): database.read({ try handler(context, $0) }, completion: reply)
+        case .read(let handler):
+            if onLane, let lanes = database.laneReaders, readOnLane(lanes, handler, context, responder) { return }
+            database.read({ try handler(context, $0) }, completion: reply)
+        case .bulkRead(let handler): database.read({ try handler(context, $0) }, completion: reply)
         case .write(let handler):
             // Any write may have queued files (tool resources, attachments): idle workers look now.
             let ingestion = ingestion

@@ -11,7 +11,7 @@ enum RunsEndpoints {
         router.add("POST", "/threads/:thread_id/runs", .custom { createRun($0, $1, engine) })
         router.add("GET", "/threads/:thread_id/runs", .read(list))
         router.add("GET", "/threads/:thread_id/runs/:run_id", .custom { retrieve($0, $1, engine) })
-        router.add("POST", "/threads/:thread_id/runs/:run_id", .write(modify))
+        router.add("POST", "/threads/:thread_id/runs/:run_id", .custom { modify($0, $1, engine) })
         router.add("POST", "/threads/:thread_id/runs/:run_id/cancel", .custom { cancel($0, $1, engine) })
         router.add("POST", "/threads/:thread_id/runs/:run_id/submit_tool_outputs", .custom { submitToolOutputs($0, $1, engine) })
         router.add("GET", "/threads/:thread_id/runs/:run_id/steps", .read(listSteps))
@@ -58,7 +58,8 @@ enum RunsEndpoints {
                 // one-active-run index holds the lock across nodes.
                 throw APIError.invalid("Thread \(thread.id) already has an active run.")
             }
-            return Outcome(run: run, events: [.run(created: run), .run(run)],
+            let started = try engine.startAdmitted(run, project: context.project, admission: admission, db: db)
+            return Outcome(run: run, events: [.run(created: run), .run(run)] + started,
                            stream: settings.stream, admission: admission)
         }, completion: { answer($0, context, responder, engine, admission) })
     }
@@ -80,7 +81,8 @@ enum RunsEndpoints {
             let run = try RunRequests.makeRun(settings, assistant: assistant, threadID: thread.id, context: context,
                                               expirySeconds: engine.settings.expirySeconds)
             try RunRepository(db, project: context.project).insert(run, project: context.project, lease: admission.lease)
-            return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)],
+            let started = try engine.startAdmitted(run, project: context.project, admission: admission, db: db)
+            return Outcome(run: run, events: [.thread(created: thread), .run(created: run), .run(run)] + started,
                            stream: settings.stream, admission: admission)
         }, completion: { answer($0, context, responder, engine, admission) })
     }
@@ -161,7 +163,7 @@ enum RunsEndpoints {
         let runID = outcome.run.id
         if outcome.stream {
             let stream = SSEStream(responder: responder, keepAliveSeconds: engine.settings.streamKeepAliveSeconds)
-            let token = engine.hub.subscribe(runID) { event in stream.send(event) }
+            let token = engine.hub.subscribe(runID) { events in stream.send(events) }
             stream.onClose { engine.hub.unsubscribe(runID, token) }
             if engine.database.dialect == .postgresql, outcome.admission?.lease == nil {
                 RemoteStreamWatch.start(runID, stream: stream, engine: engine)
@@ -175,6 +177,15 @@ enum RunsEndpoints {
 
     static func retrieve(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
         let pollHelper = context.request.headers["x-stainless-poll-helper"] == "true"
+        // A run executing here is answered from its committed state, right on the I/O loop.
+        if let live = engine.live.answer(context.parameter("run_id"), project: context.project, threadID: context.parameter("thread_id")),
+           !pollHelper || live.run.status.endsPolling {
+            var headers = HTTPHeaders()
+            headers.add("content-type", "application/json")
+            if !live.run.status.isTerminal { headers.add("openai-poll-after-ms", String(engine.settings.pollAfterMilliseconds)) }
+            responder.sendInline(HTTPResponse(status: 200, headers: headers, body: live.body))
+            return
+        }
         let deadline = DispatchTime.now() + (pollHelper ? engine.settings.pollHoldSeconds : 0)
         poll(context, responder, engine, pollHelper: pollHelper, deadline: deadline)
     }
@@ -212,17 +223,23 @@ enum RunsEndpoints {
         return Wire.list(page, \.wire, id: \.id)
     }
 
-    static func modify(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
-        let body = try RequestObject(try context.body(), allowed: ["metadata"])
-        var run = try existingRun(context, db, locking: true)
-        guard let metadata = try Validate.metadata(body.field("metadata")) else { return run.wire }
-        let version = run.version
-        run.metadata = metadata
-        run.version += 1
-        guard try RunRepository(db, project: context.project).compareAndSet(run, expectedVersion: version) else {
-            throw APIError(.unavailable, "The run changed while it was being updated; please retry.")
-        }
-        return run.wire
+    static func modify(_ context: APIContext, _ responder: HTTPResponder, _ engine: RunEngine) {
+        engine.database.write({ db -> Run in
+            let body = try RequestObject(try context.body(), allowed: ["metadata"])
+            var run = try existingRun(context, db, locking: true)
+            guard let metadata = try Validate.metadata(body.field("metadata")) else { return run }
+            let version = run.version
+            run.metadata = metadata
+            run.version += 1
+            guard try RunRepository(db, project: context.project).compareAndSet(run, expectedVersion: version) else {
+                throw APIError(.unavailable, "The run changed while it was being updated; please retry.")
+            }
+            return run
+        }, completion: { result in
+            // Polls of an executing run read the kept state: it gets the new metadata too.
+            if case .success(let run) = result { engine.live.update(run) }
+            ErrorResponses.replier(responder, log: engine.log)(result.map(\.wire))
+        })
     }
 
     static func listSteps(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {

@@ -28,16 +28,28 @@ final class SSEStream: Sendable {
 
     var isOpen: Bool { writer.isOpen && !ended.load(ordering: .acquiring) }
 
-    /// Writes an event; after one that ends the stream, also `done` and the end of the body.
-    func send(_ event: RunEvent) {
+    /// Writes events in one piece; after one that ends the stream, `done` and the end of the body.
+    func send(_ events: [RunEvent]) {
         guard !ended.load(ordering: .acquiring) else { return }
-        var frame = Array("event: \(event.name)\ndata: ".utf8)
-        event.data.write(to: &frame)
-        frame.append(contentsOf: [10, 10])
-        if event.endsStream { frame.append(contentsOf: Array("event: done\ndata: [DONE]\n\n".utf8)) }
+        var frame: [UInt8] = []
+        frame.reserveCapacity(512 * events.count)
+        var ends = false
+        for event in events where !ends {
+            frame.append(contentsOf: Self.eventPrefix)
+            frame.append(contentsOf: event.name.utf8)
+            frame.append(contentsOf: Self.dataPrefix)
+            event.data.write(to: &frame)
+            frame.append(contentsOf: [10, 10])
+            ends = event.endsStream
+        }
+        if ends { frame.append(contentsOf: Self.doneFrame) }
         write(frame)
-        if event.endsStream { finish() }
+        if ends { finish() }
     }
+
+    private static let eventPrefix = Array("event: ".utf8)
+    private static let dataPrefix = Array("\ndata: ".utf8)
+    private static let doneFrame = Array("event: done\ndata: [DONE]\n\n".utf8)
 
     /// For failures after the head went out: the SDKs raise on `event: error` with this shape.
     func fail(_ error: APIError) {

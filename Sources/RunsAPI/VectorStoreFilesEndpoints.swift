@@ -12,7 +12,7 @@ enum VectorStoreFilesEndpoints {
         router.add("GET", "/vector_stores/:vector_store_id/files/:file_id", routes.holding(retrieve))
         router.add("POST", "/vector_stores/:vector_store_id/files/:file_id", .write(update))
         router.add("DELETE", "/vector_stores/:vector_store_id/files/:file_id", .write(delete))
-        router.add("GET", "/vector_stores/:vector_store_id/files/:file_id/content", .read(content))
+        router.add("GET", "/vector_stores/:vector_store_id/files/:file_id/content", .bulkRead(content))
         router.add("POST", "/vector_stores/:vector_store_id/file_batches", .write(createBatch))
         router.add("GET", "/vector_stores/:vector_store_id/file_batches/:batch_id", routes.holding(retrieveBatch))
         router.add("POST", "/vector_stores/:vector_store_id/file_batches/:batch_id/cancel", .write(cancelBatch))

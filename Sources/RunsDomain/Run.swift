@@ -76,7 +76,43 @@ public struct ToolCall: Sendable, Equatable {
     }
 }
 
+/// A run. Its fields sit in one copy-on-write box, so a `Run` is a pointer wide: runs pass through
+/// many async functions, and each frame that held one held all its fields, for as long as the
+/// run executed (an async frame lives in its task's allocator, not on a thread's stack).
+@dynamicMemberLookup
 public struct Run: Sendable, Equatable {
+    /// `@unchecked Sendable`: a box is never changed while shared; a change to a shared one copies it first.
+    @usableFromInline final class Box: @unchecked Sendable {
+        @usableFromInline var fields: RunFields
+
+        @usableFromInline init(_ fields: RunFields) {
+            self.fields = fields
+        }
+    }
+
+    @usableFromInline var box: Box
+
+    public init(_ fields: RunFields) {
+        box = Box(fields)
+    }
+
+    public var fields: RunFields { box.fields }
+
+    @inlinable public subscript<T>(dynamicMember key: WritableKeyPath<RunFields, T>) -> T {
+        get { box.fields[keyPath: key] }
+        set {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            box.fields[keyPath: key] = newValue
+        }
+    }
+
+    public static func == (lhs: Run, rhs: Run) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+}
+
+/// What a run holds.
+public struct RunFields: Sendable, Equatable {
     public var id: String
     public var createdAt: Int
     public var threadID: String

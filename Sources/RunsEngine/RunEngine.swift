@@ -68,6 +68,8 @@ public final class Admission: Sendable {
     public let lease: RunLease?
     /// Set once the slot was used or given back.
     let settled = Atomic<Bool>(false)
+    /// The run as the write that queued it also started it, with its project.
+    let started = Mutex<(run: Run, project: String)?>(nil)
 
     init(lease: RunLease?) {
         self.lease = lease
@@ -87,6 +89,8 @@ public enum StopReason: Sendable {
 enum Assignment: Sendable {
     /// A queued run: start its turn.
     case start
+    /// A run the write that queued it also started (this node admitted it): its turn begins.
+    case started(Run, project: String)
     /// An in-progress run whose turn was cut off (a crash, a lost lease): execute it again.
     case resume
     /// A cancelling run whose executor is gone: end it cancelled.
@@ -132,6 +136,8 @@ final class RunControl: Sendable {
 public final class RunEngine: Sendable {
     public let database: any Store
     public let hub: RunEventHub
+    /// Executing runs' committed state, for polls.
+    public let live: LiveRuns
     let backend: any ModelBackend
     public let clock: any Clock
     public let ids: ObjectIDGenerator
@@ -167,6 +173,7 @@ public final class RunEngine: Sendable {
         self.node = node ?? Self.makeNodeName()
         self.bus = bus ?? LocalBus()
         hub = RunEventHub()
+        live = LiveRuns(enabled: database.dialect == .sqlite)
         let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
         let claimer = DispatchSource.makeTimerSource(queue: claimQueue)
         // On the claimer's queue: a run claimed is launched before a heartbeat can look at it.
@@ -249,11 +256,22 @@ public final class RunEngine: Sendable {
         if admission.lease != nil, !admission.settled.exchange(true, ordering: .acquiringAndReleasing) { releaseSlots(1) }
     }
 
+    /// Inside the write that queues a run this node admitted: the run starts in that same
+    /// transaction (one commit fewer per run) and its turn begins once it commits. Returns the
+    /// events of the start, to publish after the queuing ones.
+    public func startAdmitted(_ run: Run, project: String, admission: Admission, db: any SQLSession) throws -> [RunEvent] {
+        guard admission.lease != nil else { return [] }
+        let applied = try RunTransitions.apply(.start, to: run, project: project, db: db, now: clock.nowSeconds())
+        admission.started.withLock { $0 = (applied.run, project) }
+        return applied.events
+    }
+
     /// The write that queued the run committed: it starts here if it was admitted, else it waits
     /// in the database for the first node with room.
     public func enqueue(_ runID: String, _ admission: Admission) {
         if admission.lease != nil, !admission.settled.exchange(true, ordering: .acquiringAndReleasing) {
-            launch(runID, .start, relayEverything: false)
+            let started = admission.started.withLock { $0 }
+            launch(runID, started.map { .started($0.run, project: $0.project) } ?? .start, relayEverything: false)
         } else {
             waitingEstimate.add(1, ordering: .relaxed)
             bus.announce(.work)
@@ -285,8 +303,10 @@ public final class RunEngine: Sendable {
             return true
         }
         guard fresh else { return releaseSlots(1) }
+        live.hold(runID)
         Task { [self] in
             await RunExecutor(engine: self, runID: runID, control: control).execute(assignment)
+            live.forget(runID)
             controls.withLock { $0[runID] = nil }
             releaseSlots(1, requestingMore: waitingEstimate.load(ordering: .relaxed) > 0)
         }
@@ -309,6 +329,7 @@ public final class RunEngine: Sendable {
     /// always (polls anywhere wait for them), everything when a stream elsewhere may follow.
     public func publish(_ runID: String, _ events: [RunEvent], everywhere: Bool = false) {
         guard !events.isEmpty else { return }
+        live.update(events)
         hub.publish(runID, events)
         guard bus.reachesOtherNodes else { return }
         let relayed = everywhere ? events : events.filter { $0.runStatus != nil }

@@ -6,7 +6,8 @@ import Synchronization
 /// Fans a run's events out to its live streams, and wakes polls waiting for a status change.
 /// Handlers are called outside the lock, in publishing order.
 public final class RunEventHub: Sendable {
-    public typealias Subscriber = @Sendable (RunEvent) -> Void
+    /// Gets the events of one `publish` together, so a stream can write them in one piece.
+    public typealias Subscriber = @Sendable ([RunEvent]) -> Void
 
     private struct Waiter {
         var id: Int
@@ -67,9 +68,7 @@ public final class RunEventHub: Sendable {
             let waiters = state.waiters.removeValue(forKey: runID) ?? []
             return (subscribers, waiters)
         }
-        for subscriber in subscribers {
-            for event in events { subscriber(event) }
-        }
+        for subscriber in subscribers { subscriber(events) }
         for waiter in waiters { waiter.callback() }
     }
 

@@ -19,10 +19,12 @@ struct RunExecutor {
         do {
             let taken: (Run, String)? = switch assignment {
             case .start: try await start()
+            case .started(let run, let project): took(run, project: project)
             case .resume: try await resume()
             case .finishCancelling: try await finishCancelling()
             }
             guard let (run, project) = taken else { return }
+            engine.live.track(run, project: project)
             try await generate(run, project: project)
         } catch {
             if Self.databaseUnavailable(error) {
@@ -50,6 +52,12 @@ struct RunExecutor {
         control.leased.store(true, ordering: .releasing)
         publish(applied.events)
         return (applied.run, project)
+    }
+
+    /// A run the write that queued it also started: its lease was stored with it.
+    private func took(_ run: Run, project: String) -> (Run, String) {
+        control.leased.store(true, ordering: .releasing)
+        return (run, project)
     }
 
     /// Takes up a run whose turn was cut off: the partial message and open steps go, and the

@@ -101,7 +101,7 @@ public struct RunRepository {
     }
 
     static func decode(_ row: any SQLRow) throws -> Run {
-        var run = Run(
+        var run = Run(RunFields(
             id: try row.string("id"), createdAt: try row.int("created_at"), threadID: try row.string("thread_id"),
             assistantID: try row.string("assistant_id"), status: try row.enumeration("status", as: RunStatus.self),
             expiresAt: try row.optionalInt("expires_at"), model: try row.string("model"),
@@ -112,7 +112,7 @@ public struct RunRepository {
             truncationStrategy: try row.json("truncation_strategy"), toolChoice: try row.json("tool_choice", default: "auto"),
             parallelToolCalls: try row.int("parallel_tool_calls") != 0,
             responseFormat: try row.json("response_format", default: "auto"),
-            reasoningEffort: try row.optionalString("reasoning_effort"))
+            reasoningEffort: try row.optionalString("reasoning_effort")))
         run.requiredAction = try row.json("required_action").arrayValue?.compactMap(ToolCall.init(stored:))
         run.lastError = try RunError(stored: row.json("last_error"))
         run.startedAt = try row.optionalInt("started_at")

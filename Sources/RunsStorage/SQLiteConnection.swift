@@ -87,6 +87,10 @@ public final class SQLiteConnection: SQLSession {
         }
     }
 
+    /// False once SQLite rolled the whole transaction back by itself (a full disk, an I/O error),
+    /// which it does without being asked after some failures inside a savepoint.
+    var isInTransaction: Bool { isOpen && sqlite3_get_autocommit(handle) == 0 }
+
     /// Work that reaches a connection after shutdown closed it fails cleanly instead of
     /// touching freed memory.
     private func checkOpen(_ sql: String) throws(SQLiteError) {

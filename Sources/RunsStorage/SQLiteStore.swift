@@ -20,9 +20,12 @@ public struct DatabaseOptions: Sendable {
     /// across power loss, at a quarter of the write rate.
     public var synchronous: String
     public var busyTimeoutMilliseconds: Int32
+    /// Read-only connections that callers owning a lane (the HTTP server's I/O loops) read on directly.
+    public var laneCount: Int
 
-    public init(readerCount: Int = 3, synchronous: String = "NORMAL", busyTimeoutMilliseconds: Int32 = 5000) {
+    public init(readerCount: Int = 3, synchronous: String = "NORMAL", busyTimeoutMilliseconds: Int32 = 5000, laneCount: Int = 0) {
         self.readerCount = readerCount
+        self.laneCount = laneCount
         self.synchronous = synchronous
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
     }
@@ -34,8 +37,11 @@ public final class SQLiteStore: Store {
     public let path: String
     public var dialect: SQLDialect { .sqlite }
     private let writer: ConnectionSlot
+    private let writes: SQLiteWriteBatch
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
+    private let lanes: SQLiteLaneReaders
+    public var laneReaders: (any LaneReaders)? { lanes }
 
     /// Opens (creating the file and its directory if missing) and applies pending migrations.
     public init(path: String, options: DatabaseOptions = DatabaseOptions(), migrations: [Migration]? = nil, clock: any Clock = SystemClock()) throws {
@@ -50,10 +56,12 @@ public final class SQLiteStore: Store {
         try writeConnection.execute("PRAGMA foreign_keys = ON")
         try MigrationRunner.apply(try migrations ?? Migration.embedded(.sqlite), to: writeConnection, now: clock.nowSeconds(), location: path)
         writer = ConnectionSlot(label: "runnel.db.writer", connection: writeConnection)
+        writes = SQLiteWriteBatch(slot: writer)
         readers = try (0..<max(1, options.readerCount)).map { index in
             let connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
             return ConnectionSlot(label: "runnel.db.reader.\(index)", connection: connection)
         }
+        lanes = try SQLiteLaneReaders(path: path, count: options.laneCount)
     }
 
     /// Runs `body` on a reader's queue and hands its result to `completion` there.
@@ -63,11 +71,11 @@ public final class SQLiteStore: Store {
         slot.queue.async { completion(Result { try body(slot.connection) }) }
     }
 
-    /// Runs `body` in a transaction on the writer's queue; writes are serialized there.
+    /// Runs `body` in a transaction on the writer's queue; writes are serialized there, and those
+    /// that arrive while it is busy are committed together (`SQLiteWriteBatch`).
     public func write<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                          completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        let slot = writer
-        slot.queue.async { completion(Result { try slot.connection.transaction { try body(slot.connection) } }) }
+        writes.submit(body, completion: completion)
     }
 
     public func readNow<T>(_ body: (any SQLSession) throws -> T) throws -> T {
@@ -81,6 +89,8 @@ public final class SQLiteStore: Store {
 
     /// Waits for queued work, then closes every connection; the last close checkpoints the WAL.
     public func close() {
+        // The lanes' loops have stopped by now (the server shuts down before the store closes).
+        lanes.close()
         for slot in readers { slot.queue.sync { slot.connection.close() } }
         writer.queue.sync { writer.connection.close() }
     }

@@ -18,6 +18,14 @@ public protocol Store: Sendable {
 
     /// Waits for queued work, then closes every connection.
     func close()
+
+    /// Connections that short reads may use on the caller's own lane; nil when reads must go
+    /// through `read` (PostgreSQL: each read is a round trip to the server).
+    var laneReaders: (any LaneReaders)? { get }
+}
+
+extension Store {
+    public var laneReaders: (any LaneReaders)? { nil }
 }
 
 /// Storage failures a client is told about as 503 or 507 rather than 500.

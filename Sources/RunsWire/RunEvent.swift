@@ -17,6 +17,9 @@ public struct RunEvent: Sendable {
 
     public var kind: Kind
     public var data: JSONValue
+    /// For a run event made here from the stored run: the run it shows, so what keeps the latest
+    /// state of a run can tell a newer version from an older one.
+    public var run: Run?
 
     public init(_ kind: Kind, _ data: JSONValue) {
         self.kind = kind
@@ -25,7 +28,11 @@ public struct RunEvent: Sendable {
 
     public static func thread(created thread: ChatThread) -> RunEvent { RunEvent(.threadCreated, thread.wire) }
     public static func run(created run: Run) -> RunEvent { RunEvent(.runCreated, run.wire) }
-    public static func run(_ run: Run) -> RunEvent { RunEvent(.run(run.status), run.wire) }
+    public static func run(_ run: Run) -> RunEvent {
+        var event = RunEvent(.run(run.status), run.wire)
+        event.run = run
+        return event
+    }
     public static func step(created step: RunStep) -> RunEvent { RunEvent(.stepCreated, step.wire) }
     public static func step(_ step: RunStep) -> RunEvent { RunEvent(.step(step.status), step.wire) }
     public static func message(created message: Message) -> RunEvent { RunEvent(.messageCreated, message.wire) }

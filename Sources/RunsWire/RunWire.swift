@@ -1,6 +1,10 @@
 import RunsDomain
 
 extension Run {
+    public var wire: JSONValue { fields.wire }
+}
+
+extension RunFields {
     public var wire: JSONValue {
         let showsUsage = status.isTerminal || status == .requiresAction
         return [

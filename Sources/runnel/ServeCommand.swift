@@ -28,6 +28,7 @@ enum ServeCommand {
         let log = Logger(minimum: level)
         // A vanished client must never kill the process; sends also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
+        if let notice = CPUScheduling.apply(configuration.string("cpu_scheduling")) { log.warning(notice) }
 
         let node = RunEngine.makeNodeName()
         let database: any Store
@@ -99,8 +100,8 @@ enum ServeCommand {
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
         log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
         code.start()
-
-        dispatchMain()
+        let trimmer = MemoryTrimmer()
+        withExtendedLifetime(trimmer) { dispatchMain() }
     }
 
     /// SQLite for a path, PostgreSQL for a postgres:// URL; the name to log (no password).
@@ -117,7 +118,9 @@ enum ServeCommand {
         let store = try SQLiteStore(
             path: path,
             options: DatabaseOptions(readerCount: configuration.int("database_readers"),
-                                     synchronous: configuration.string("sqlite_synchronous")))
+                                     synchronous: configuration.string("sqlite_synchronous"),
+                                     // One per I/O loop: the server runs a loop per allowed core.
+                                     laneCount: System.coreCount))
         return (store, path)
     }
 
@@ -128,7 +131,7 @@ enum ServeCommand {
     static func reservedDescriptors(_ configuration: Configuration) -> Int {
         let database = PostgresURL.isPostgres(configuration.string("database"))
             ? configuration.int("database_pool") + 2
-            : 3 * (configuration.int("database_readers") + 1)
+            : 3 * (configuration.int("database_readers") + 1 + System.coreCount)
         let upstream = configuration.string("backend") == "openai" ? 2 * configuration.int("max_concurrent_runs") : 0
         return 64 + database + upstream
     }

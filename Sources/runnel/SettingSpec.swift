@@ -65,6 +65,8 @@ struct SettingSpec: Sendable {
         SettingSpec("backend_url", default: "http://127.0.0.1:11434/v1", help: "Base URL of the OpenAI-compatible server (…/v1)."),
         SettingSpec("backend_api_key", default: "", .secret, help: "Key sent to the upstream server (never a client's key)."),
         SettingSpec("backend_timeout", default: "600", .seconds, help: "Seconds an upstream call may take."),
+        SettingSpec("cpu_scheduling", default: "batch", .choice(["batch", "normal"]),
+                    help: "Kernel scheduling of the server's threads: batch (SCHED_BATCH: a thread handing work to another is not preempted, so hand-offs pile up instead of each costing a context switch; more throughput on busy cores) or normal (the default policy)."),
         SettingSpec("echo_delay_ms", default: "0", .integer(0...60_000), help: "Echo backend: milliseconds between tokens."),
         SettingSpec("run_expiry", default: "600", .integer(1...86_400), help: "Seconds after creation an unfinished run expires."),
         SettingSpec("max_concurrent_runs", default: "64", .integer(1...100_000), help: "Runs executing at once; more wait queued."),

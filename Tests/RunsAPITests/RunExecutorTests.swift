@@ -37,8 +37,8 @@ final class EngineHarness: @unchecked Sendable {
         let assistant = Assistant(id: ids.id(.assistant), createdAt: now, model: "m", tools: tools)
         let thread = ChatThread(id: ids.id(.thread), createdAt: now)
         let message = Message(id: ids.id(.message), createdAt: now, threadID: thread.id, role: .user, content: [MessageInput.textPart(text)])
-        var run = Run(id: ids.id(.run), createdAt: now, threadID: thread.id, assistantID: assistant.id, expiresAt: now + 600,
-                      model: "m", instructions: "", tools: tools)
+        var run = Run(RunFields(id: ids.id(.run), createdAt: now, threadID: thread.id, assistantID: assistant.id, expiresAt: now + 600,
+                      model: "m", instructions: "", tools: tools))
         configure(&run)
         try database.writeNow { db in
             try AssistantRepository(db, project: "p").insert(assistant)
@@ -163,7 +163,7 @@ struct RunExecutorTests {
         let harness = try EngineHarness(delayMilliseconds: 20)
         let run = try harness.queuedRun(Array(repeating: "word", count: 200).joined(separator: " "))
         let events = EventLog()
-        _ = harness.hub.subscribe(run.id) { events.add($0.name) }
+        _ = harness.hub.subscribe(run.id) { for event in $0 { events.add(event.name) } }
         try harness.enqueue(run)
         try await harness.waitForAnswer(run)
         #expect(try harness.cancel(run).status == .cancelling)

@@ -29,8 +29,8 @@ struct RunStateMachineTests {
     static let pairs: [(RunStatus, Int)] = RunStatus.allCases.flatMap { status in commands.indices.map { (status, $0) } }
 
     func run(_ status: RunStatus) -> Run {
-        var run = Run(id: "run_1", createdAt: 100, threadID: "thread_1", assistantID: "asst_1", status: status,
-                      expiresAt: status.isTerminal ? nil : 700, model: "m", instructions: "")
+        var run = Run(RunFields(id: "run_1", createdAt: 100, threadID: "thread_1", assistantID: "asst_1", status: status,
+                      expiresAt: status.isTerminal ? nil : 700, model: "m", instructions: ""))
         run.version = 5
         if status == .requiresAction { run.requiredAction = [ToolCall(id: "call_1", name: "f", arguments: "{}")] }
         return run

@@ -1,0 +1,10 @@
+#include "CMalloc.h"
+#include <malloc.h>
+
+size_t runnel_malloc_free_bytes(void) {
+    return mallinfo2().fordblks;
+}
+
+int runnel_malloc_trim(void) {
+    return malloc_trim(0);
+}
