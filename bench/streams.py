@@ -2,7 +2,7 @@
 `stream: true` and reads its stream to `data: [DONE]`. Prints how many opened and completed, the
 time from sending the request to the first byte of the answer (p50/p99), the node's peak RSS and
 threads, and its RSS 30 s after the last stream ended.
-Usage: streams.py HOST PORT PID ASSISTANT_ID STREAMS OPEN_PER_SECOND WORDS"""
+Usage: streams.py HOST PORT PID ASSISTANT_ID STREAMS OPEN_PER_SECOND WORDS [SECONDS_AFTER]"""
 import asyncio
 import json
 import resource
@@ -11,6 +11,7 @@ import time
 
 HOST, PORT, PID, ASSISTANT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 STREAMS, OPEN_RATE, WORDS = int(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+AFTER = float(sys.argv[8]) if len(sys.argv) > 8 else 30
 CONTENT = " ".join(f"word{i}" for i in range(WORDS))
 BODY = json.dumps({"assistant_id": ASSISTANT, "stream": True,
                    "thread": {"messages": [{"role": "user", "content": CONTENT}]}}).encode()
@@ -68,7 +69,7 @@ async def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     loop = asyncio.get_running_loop()
-    idle_rss = status("VmRSS:")
+    idle_rss, idle_anon, idle_file = status("VmRSS:"), status("RssAnon:"), status("RssFile:")
     peak = {"threads": status("Threads:")}
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample(peak, stop))
@@ -100,8 +101,10 @@ async def main():
           f"({WORDS} words, opened at {OPEN_RATE:.0f}/s)")
     print(f"  first byte: p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms")
     print(f"  server: RSS before {idle_rss / 1024:.1f} MiB, peak RSS {peak_rss / 1024:.1f} MiB, peak threads {peak['threads']}")
-    await asyncio.sleep(float(sys.argv[8]) if len(sys.argv) > 8 else 30)
-    print(f"  server RSS 30 s after the last stream ended: {status('VmRSS:') / 1024:.1f} MiB")
+    await asyncio.sleep(AFTER)
+    print(f"  server RSS {AFTER:.0f} s after the last stream ended: {status('VmRSS:') / 1024:.1f} MiB "
+          f"(anonymous {status('RssAnon:') / 1024:.1f}, file {status('RssFile:') / 1024:.1f}; "
+          f"before: anonymous {idle_anon / 1024:.1f}, file {idle_file / 1024:.1f})")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ ulimit -n "$limit"
 work="$(mktemp -d)"
 trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-${RUNNEL_WRAP:-} taskset -c 0 .build/release/runnel serve --port "$port" --database "$work/streams.sqlite" --log-level warning \
+${RUNNEL_WRAP:-} taskset -c 0 .build/release/runnel serve --port "$port" --database "$work/streams.sqlite" --log-level ${STREAMS_LOG_LEVEL:-warning} \
     --echo-delay-ms "$delay" --max-concurrent-runs "$streams" --max-connections "$((streams + 100))" &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done

@@ -8,3 +8,7 @@ size_t runnel_malloc_free_bytes(void) {
 int runnel_malloc_trim(void) {
     return malloc_trim(0);
 }
+
+size_t runnel_malloc_used_bytes(void) {
+    return mallinfo2().uordblks;
+}

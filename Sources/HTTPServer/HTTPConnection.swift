@@ -390,12 +390,15 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
 
     // MARK: Writing
 
+    /// Nothing waiting: the bytes are taken as they are, not copied. Once sent they are let go
+    /// (`flush`), so a quiet connection, such as a stream between two events, holds no buffer.
     private func enqueue(_ bytes: [UInt8]) {
         if outboundOffset == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 256 * 1024)
+            outbound = bytes
             outboundOffset = 0
+        } else {
+            outbound.append(contentsOf: bytes)
         }
-        outbound.append(contentsOf: bytes)
     }
 
     /// - Parameter now: the time, when the caller has just read it.
@@ -420,6 +423,8 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
                 return
             }
         }
+        outbound = []
+        outboundOffset = 0
         perform(.outputFlushed(progressAt: progressed ? now ?? Self.now : nil))
         wakeDrainWaiters()
     }

@@ -162,7 +162,7 @@ enum RunsEndpoints {
         }
         let runID = outcome.run.id
         if outcome.stream {
-            let stream = SSEStream(responder: responder, keepAliveSeconds: engine.settings.streamKeepAliveSeconds)
+            let stream = SSEStream(responder: responder, keepAlive: engine.keepAlive)
             let token = engine.hub.subscribe(runID) { events in stream.send(events) }
             stream.onClose { engine.hub.unsubscribe(runID, token) }
             if engine.database.dialect == .postgresql, outcome.admission?.lease == nil {

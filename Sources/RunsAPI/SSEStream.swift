@@ -7,23 +7,21 @@ import Synchronization
 
 /// A Server-Sent Events response: `event:`/`data:` frames, comment keep-alives during silences,
 /// and `event: done` / `data: [DONE]` after the event that ends the stream.
-final class SSEStream: Sendable {
+final class SSEStream: QuietStream {
     private let writer: HTTPStreamWriter
     private let ended = Atomic<Bool>(false)
     private let lastWrite = Atomic<Int64>(0)
-    /// `nonisolated(unsafe)`: set once in init; Dispatch sources may be cancelled from any thread.
-    nonisolated(unsafe) private let timer: any DispatchSourceTimer
 
-    init(responder: HTTPResponder, keepAliveSeconds: Double = 15) {
+    init(responder: HTTPResponder, keepAlive: KeepAliveTicker) {
         var headers = HTTPHeaders()
         headers.add("content-type", "text/event-stream; charset=utf-8")
         headers.add("cache-control", "no-cache")
         writer = responder.startStream(headers: headers)
-        timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + keepAliveSeconds, repeating: keepAliveSeconds)
-        timer.setEventHandler { [weak self] in self?.sendKeepAliveIfQuiet(keepAliveSeconds) }
-        timer.activate()
-        writer.onClose { [weak self] in self?.stopTimer() }
+        lastWrite.store(Int64(DispatchTime.now().uptimeNanoseconds), ordering: .relaxed)
+        keepAlive.add(self)
+        writer.onClose { [weak self, weak keepAlive] in
+            if let self { keepAlive?.remove(self) }
+        }
     }
 
     var isOpen: Bool { writer.isOpen && !ended.load(ordering: .acquiring) }
@@ -72,15 +70,10 @@ final class SSEStream: Sendable {
     private func finish() {
         guard !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
         writer.finish()
-        stopTimer()
     }
 
-    private func sendKeepAliveIfQuiet(_ interval: Double) {
+    func keepAliveIfQuiet(interval: Double) {
         let quietFor = Double(Int64(DispatchTime.now().uptimeNanoseconds) - lastWrite.load(ordering: .relaxed)) / 1e9
         if quietFor >= interval * 0.9, isOpen { write(Array(": keep-alive\n\n".utf8)) }
-    }
-
-    private func stopTimer() {
-        timer.cancel()
     }
 }

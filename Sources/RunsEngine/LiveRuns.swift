@@ -8,20 +8,22 @@ import Synchronization
 /// the executor lets go of the run. Only for a database no other node writes (SQLite): another
 /// node's change of a run would not reach this node's copy.
 public final class LiveRuns: Sendable {
-    /// A run's answer, encoded once per state rather than once per poll.
+    /// A run's answer: its state, and that state encoded once it was first asked for.
     public struct Answer: Sendable {
         public let run: Run
         public let body: [UInt8]
     }
 
-    /// Held from the executor's launch; the project and answer come once the run is taken up.
-    /// A class, so the table holds a pointer per run rather than a whole run (its storage stays
-    /// at the size of the largest peak). Only touched under the lock.
+    /// Held from the executor's launch; the project and run come once the run is taken up. The
+    /// body is encoded at the first poll of each state: a run nobody polls (a stream) costs no
+    /// copy. A class, so the table holds a pointer per run (its storage stays at the size of the
+    /// largest peak). Only touched under the lock.
     private final class Entry {
         var project: String?
-        var answer: Answer?
+        var run: Run?
+        var body: [UInt8]?
 
-        func isOlder(than run: Run) -> Bool { answer.map { $0.run.version < run.version } ?? true }
+        func isOlder(than run: Run) -> Bool { self.run.map { $0.version < run.version } ?? true }
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -55,11 +57,11 @@ public final class LiveRuns: Sendable {
 
     /// A run committed in a newer version than the one kept (a status change, new metadata).
     public func update(_ run: Run) {
-        guard enabled, entries.withLock({ $0[run.id]?.isOlder(than: run) ?? false }) else { return }
-        // Encoded outside the lock; the check is repeated in case a newer one came meanwhile.
-        let answer = Answer(run: run, body: run.wire.serialized())
+        guard enabled else { return }
         entries.withLock { entries in
-            if entries[run.id]?.isOlder(than: run) == true { entries[run.id]?.answer = answer }
+            guard let entry = entries[run.id], entry.isOlder(than: run) else { return }
+            entry.run = run
+            entry.body = nil
         }
     }
 
@@ -71,10 +73,19 @@ public final class LiveRuns: Sendable {
     /// The kept state of an executing run of this project and thread; nil when this node does
     /// not execute it (the database answers then).
     public func answer(_ runID: String, project: String, threadID: String) -> Answer? {
-        entries.withLock { entries in
-            guard let entry = entries[runID], entry.project == project, let answer = entry.answer,
-                  answer.run.threadID == threadID else { return nil }
-            return answer
+        let found = entries.withLock { entries -> (Run, [UInt8]?)? in
+            guard let entry = entries[runID], entry.project == project, let run = entry.run, run.threadID == threadID else {
+                return nil
+            }
+            return (run, entry.body)
         }
+        guard let (run, kept) = found else { return nil }
+        if let kept { return Answer(run: run, body: kept) }
+        // Encoded outside the lock, and kept unless a newer state came meanwhile.
+        let body = run.wire.serialized()
+        entries.withLock { entries in
+            if let entry = entries[runID], entry.run?.version == run.version { entry.body = body }
+        }
+        return Answer(run: run, body: body)
     }
 }

@@ -83,6 +83,7 @@ extension RunEngine {
     /// Expires every unfinished run past its `expires_at` that no other live node executes.
     /// Runs executing here are stopped through their executor, which records the expiry itself.
     func sweepExpired() {
+        hub.dropOldFinished()
         let now = clock.nowSeconds()
         let nowMilliseconds = clock.milliseconds
         database.write({ [self] db -> [(String, [RunEvent])] in

@@ -138,6 +138,8 @@ public final class RunEngine: Sendable {
     public let hub: RunEventHub
     /// Executing runs' committed state, for polls.
     public let live: LiveRuns
+    /// Keeps quiet streams alive.
+    public let keepAlive: KeepAliveTicker
     let backend: any ModelBackend
     public let clock: any Clock
     public let ids: ObjectIDGenerator
@@ -174,6 +176,7 @@ public final class RunEngine: Sendable {
         self.bus = bus ?? LocalBus()
         hub = RunEventHub()
         live = LiveRuns(enabled: database.dialect == .sqlite)
+        keepAlive = KeepAliveTicker(interval: settings.streamKeepAliveSeconds, queue: claimQueue)
         let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
         let claimer = DispatchSource.makeTimerSource(queue: claimQueue)
         // On the claimer's queue: a run claimed is launched before a heartbeat can look at it.

@@ -19,14 +19,18 @@ public final class RunEventHub: Sendable {
         var subscribers: [String: [(token: Int, subscriber: Subscriber)]] = [:]
         var generations: [String: Int] = [:]
         var waiters: [String: [Waiter]] = [:]
-        /// Finished runs, oldest first, so their counters can be dropped after a while.
-        var finished: [String] = []
+        /// Finished runs with when they finished (uptime nanoseconds), oldest first, so their
+        /// counters can be dropped after a while.
+        var finished: [(runID: String, at: UInt64)] = []
         var nextID = 0
     }
 
     /// A finished run's counter: above any generation a waiter can hold, so late waiters wake at once.
     private static let finishedGeneration = Int.max
     private static let finishedKept = 10_000
+    /// A waiter can only miss a finish in the moment between its read and its wait; the counters
+    /// go after this, so a burst of finished runs does not pin scattered memory for good.
+    static let finishedKeptNanoseconds: UInt64 = 5_000_000_000
 
     private let state = Mutex(State())
 
@@ -57,11 +61,8 @@ public final class RunEventHub: Sendable {
             guard changesStatus else { return (subscribers, []) }
             if finishes {
                 state.generations[runID] = Self.finishedGeneration
-                state.finished.append(runID)
-                if state.finished.count > Self.finishedKept {
-                    for old in state.finished.prefix(state.finished.count - Self.finishedKept) { state.generations[old] = nil }
-                    state.finished.removeFirst(state.finished.count - Self.finishedKept)
-                }
+                state.finished.append((runID, DispatchTime.now().uptimeNanoseconds))
+                if state.finished.count > Self.finishedKept { Self.dropFinished(state.finished.count - Self.finishedKept, from: &state) }
             } else if state.generations[runID] != Self.finishedGeneration {
                 state.generations[runID, default: 0] += 1
             }
@@ -70,6 +71,23 @@ public final class RunEventHub: Sendable {
         }
         for subscriber in subscribers { subscriber(events) }
         for waiter in waiters { waiter.callback() }
+    }
+
+    /// Drops the counters of runs that finished more than `finishedKeptNanoseconds` ago.
+    public func dropOldFinished() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        state.withLock { state in
+            let old = state.finished.prefix { now &- $0.at > Self.finishedKeptNanoseconds }.count
+            Self.dropFinished(old, from: &state)
+        }
+    }
+
+    private static func dropFinished(_ count: Int, from state: inout State) {
+        guard count > 0 else { return }
+        for old in state.finished.prefix(count) { state.generations[old.runID] = nil }
+        state.finished.removeFirst(count)
+        if state.finished.isEmpty { state.finished = [] }
+        if state.generations.isEmpty { state.generations = [:] }
     }
 
     /// How many status changes of the run this process has seen; compare with `waitForChange`.

@@ -19,7 +19,9 @@ final class SQLiteLaneReaders: LaneReaders, @unchecked Sendable {
 
     init(path: String, count: Int) throws {
         connections = try (0..<count).map { _ in
-            try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 0)
+            let connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 0)
+            try connection.execute(SQLiteStore.readerCache)
+            return connection
         }
     }
 

@@ -1,28 +1,42 @@
 import CMalloc
 import Dispatch
+import RunsEngine
+import Synchronization
 
 /// Gives memory back to the system after a peak. glibc's malloc keeps what freed chunks it holds
 /// in its arenas (15,000 streams ending leave hundreds of MB free but resident); every few seconds
 /// this asks how much it holds free and, past a threshold, has it return the free pages.
-final class MemoryTrimmer {
+final class MemoryTrimmer: Sendable {
     /// Free bytes held in the arenas above which the free pages go back.
     static let thresholdBytes = 8 << 20
 
-    private let timer: any DispatchSourceTimer
+    /// `nonisolated(unsafe)`: set once in init; Dispatch sources may be cancelled from any thread.
+    nonisolated(unsafe) private let timer: any DispatchSourceTimer
+    /// What was free at the last trim.
+    private let settled = Atomic<Int>(0)
+    private let log: Logger
 
-    init(intervalSeconds: Double = 5) {
+    init(intervalSeconds: Double = 5, log: Logger) {
+        self.log = log
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.memory"))
-        timer.setEventHandler { Self.trimIfWorthIt() }
         timer.schedule(deadline: .now() + intervalSeconds, repeating: intervalSeconds, leeway: .seconds(1))
+        timer.setEventHandler { [weak self] in self?.trimIfWorthIt() }
         timer.activate()
     }
 
-    func stop() {
+    deinit {
         timer.cancel()
     }
 
-    private static func trimIfWorthIt() {
-        guard runnel_malloc_free_bytes() > thresholdBytes else { return }
+    /// Trims when much is free and that changed since the last trim (by a MiB): trimming walks
+    /// every arena, so it is not repeated for the same free memory; but what was freed since (the
+    /// last objects of a peak) can let whole pages go that could not before.
+    private func trimIfWorthIt() {
+        let free = runnel_malloc_free_bytes()
+        log.debug("memory: \(runnel_malloc_used_bytes() >> 20) MiB in use, \(free >> 20) MiB free in malloc's arenas")
+        guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > 1 << 20 else { return }
         _ = runnel_malloc_trim()
+        settled.store(free, ordering: .relaxed)
+        log.debug("memory: returned the free pages")
     }
 }

@@ -100,7 +100,7 @@ enum ServeCommand {
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
         log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
         code.start()
-        let trimmer = MemoryTrimmer()
+        let trimmer = MemoryTrimmer(log: log)
         withExtendedLifetime(trimmer) { dispatchMain() }
     }
 

@@ -7,6 +7,9 @@
 /// Glibc's Swift module.
 size_t runnel_malloc_free_bytes(void);
 
+/// Bytes in use (mallinfo2's uordblks).
+size_t runnel_malloc_used_bytes(void);
+
 /// Returns the arenas' free pages to the system (malloc_trim(0)); 1 if any were returned.
 int runnel_malloc_trim(void);
 
