@@ -20,12 +20,14 @@ final class EventLoop: @unchecked Sendable {
     private var readyFDs = [Int32](repeating: 0, count: 256)
     private var readyEvents = [UInt32](repeating: 0, count: 256)
     private let onError: @Sendable (String) -> Void
+    private let turnStarted: (@Sendable (Int) -> Void)?
 
-    init(index: Int, onError: @escaping @Sendable (String) -> Void) throws(SocketError) {
+    init(index: Int, onError: @escaping @Sendable (String) -> Void, turnStarted: (@Sendable (Int) -> Void)? = nil) throws(SocketError) {
         let epoll = runnel_epoll_create()
         guard epoll >= 0 else { throw SocketError(operation: "epoll_create1", code: errno) }
         self.epoll = epoll
         self.onError = onError
+        self.turnStarted = turnStarted
         self.index = index
         queue = DispatchQueue(label: "runnel.io.\(index)", qos: .userInitiated)
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -88,6 +90,7 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         guard count > 0 else { return }
+        turnStarted?(self.index)
         for index in 0..<Int(count) {
             connections[readyFDs[index]]?.handle(events: readyEvents[index])
         }

@@ -20,6 +20,12 @@ public final class HTTPResponder: Sendable {
     /// call runs on that loop's serial queue, so per-lane resources need no lock there.
     public var lane: Int { connection.loop.index }
 
+    /// Runs `work` on the request's loop once the loop's current turn is over (after what its
+    /// queue already holds).
+    public func afterThisTurn(_ work: @escaping @Sendable () -> Void) {
+        connection.loop.queue.async(execute: work)
+    }
+
     /// Answers from within the handler's own call (on its lane): the response is written as soon
     /// as the handler returns, without a hop through the loop's queue. Called later (the handler
     /// passed the request on), it is `send`.

@@ -131,12 +131,15 @@ public final class HTTPServer: Sendable {
     /// - Parameters:
     ///   - onError: told about failures that affect one connection only (an epoll call
     ///     refused), which the server survives.
+    ///   - turnStarted: told, on a loop's queue, when the loop is about to serve sockets that
+    ///     became ready (its lane), before any of their requests.
     ///   - streamsBody: picks the requests whose bodies reach the handler as a stream
     ///     (`HTTPRequest.bodyStream`), with their own size limit, instead of whole in memory.
     public init(
         host: String, port: Int, limits: ServerLimits, loopCount: Int = System.coreCount,
         onError: @escaping @Sendable (String) -> Void = { _ in },
         streamsBody: HTTPRequestDecoder.BodyStreaming? = nil,
+        turnStarted: (@Sendable (_ lane: Int) -> Void)? = nil,
         errorResponse: @escaping HTTPErrorResponder, handler: @escaping HTTPHandler
     ) throws {
         let descriptors = Socket.raiseDescriptorLimit()
@@ -152,7 +155,7 @@ public final class HTTPServer: Sendable {
         core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse,
                               streamsBody: streamsBody)
         do {
-            loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError) }
+            loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError, turnStarted: turnStarted) }
         } catch {
             Glibc.close(fd)
             throw error

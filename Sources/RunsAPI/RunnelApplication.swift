@@ -63,6 +63,12 @@ public final class RunnelApplication: Sendable {
         return maxBytes
     }
 
+    /// Called by the HTTP server when a loop is about to serve newly ready sockets: a lane's read
+    /// transaction from before must not answer requests that arrived after it began.
+    @Sendable public func turnStarted(lane: Int) {
+        database.laneReaders?.endTurn(lane: lane)
+    }
+
     /// For errors the HTTP layer finds before a request reaches the application.
     public static func httpErrorResponse(status: Int, message: String) -> HTTPResponse {
         ErrorResponses.httpLevel(status: status, message: message)
@@ -116,10 +122,14 @@ public final class RunnelApplication: Sendable {
     /// (no lane for this loop, or the database busy for a moment).
     private func readOnLane(_ lanes: any LaneReaders, _ handler: @Sendable (APIContext, any SQLSession) throws -> JSONValue,
                             _ context: APIContext, _ responder: HTTPResponder) -> Bool {
+        let lane = responder.lane
         do {
-            guard let body = try lanes.read(lane: responder.lane, { try handler(context, $0) }) else { return false }
+            guard let (body, began) = try lanes.read(lane: lane, { try handler(context, $0) }) else { return false }
+            if began { responder.afterThisTurn { lanes.endTurn(lane: lane) } }
             responder.sendInline(JSONResponse.make(body))
         } catch {
+            // The transaction may have begun before the error; it ends with the turn all the same.
+            responder.afterThisTurn { lanes.endTurn(lane: lane) }
             responder.sendInline(ErrorResponses.response(for: error, requestID: responder.requestID, log: log))
         }
         return true

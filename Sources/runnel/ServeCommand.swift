@@ -81,7 +81,8 @@ enum ServeCommand {
         do {
             server = try HTTPServer(
                 host: configuration.string("host"), port: configuration.int("port"), limits: limits,
-                onError: { log.warning($0) }, streamsBody: application.streamsBody, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+                onError: { log.warning($0) }, streamsBody: application.streamsBody, turnStarted: application.turnStarted,
+                errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
