@@ -78,7 +78,7 @@ public final class CodeSessions: Sendable {
         self.programs = programs
         self.limits = limits
         self.root = root
-        evictionTimer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.code.evict"))
+        evictionTimer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.code.evict", target: .global(qos: .utility)))
         // Active from the start (an inactive source may not be released), idle until `startEvicting`.
         evictionTimer.schedule(deadline: .distantFuture)
         evictionTimer.activate()

@@ -155,7 +155,8 @@ public final class RunEngine: Sendable {
     private let controls = Mutex<[String: RunControl]>([:])
     /// Queued runs in the database, as of the last claim pass, plus those queued here since.
     private let waitingEstimate = Atomic<Int>(0)
-    let claimQueue = DispatchQueue(label: "runnel.claims")
+    /// Timers' queues run on Dispatch's shared pool: each would otherwise take a thread of its own.
+    let claimQueue = DispatchQueue(label: "runnel.claims", target: .global(qos: .utility))
     let claimRequested = Atomic<Bool>(false)
     let lastRenewal = Atomic<Int>(0)
     /// `nonisolated(unsafe)`: created once in init; Dispatch sources are safe to cancel anywhere.
@@ -177,7 +178,7 @@ public final class RunEngine: Sendable {
         hub = RunEventHub()
         live = LiveRuns(enabled: database.dialect == .sqlite)
         keepAlive = KeepAliveTicker(interval: settings.streamKeepAliveSeconds, queue: claimQueue)
-        let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper"))
+        let sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.sweeper", target: .global(qos: .utility)))
         let claimer = DispatchSource.makeTimerSource(queue: claimQueue)
         // On the claimer's queue: a run claimed is launched before a heartbeat can look at it.
         let heart = DispatchSource.makeTimerSource(queue: claimQueue)

@@ -8,8 +8,11 @@ final class ConnectionSlot: @unchecked Sendable {
     let queue: DispatchQueue
     let connection: SQLiteConnection
 
-    init(label: String, connection: SQLiteConnection) {
-        queue = DispatchQueue(label: label, qos: .userInitiated)
+    /// - Parameter shared: run on Dispatch's shared pool (about a thread per core) instead of a
+    ///   thread of its own whenever it has work: readers are short, and three of them each with
+    ///   a thread under load made the server hold more threads than it has cores to run them.
+    init(label: String, connection: SQLiteConnection, shared: Bool = false) {
+        queue = DispatchQueue(label: label, qos: .userInitiated, target: shared ? .global(qos: .userInitiated) : nil)
         self.connection = connection
     }
 }
@@ -54,13 +57,14 @@ public final class SQLiteStore: Store {
         try writeConnection.execute("PRAGMA journal_mode = WAL")
         try writeConnection.execute("PRAGMA synchronous = \(options.synchronous)")
         try writeConnection.execute("PRAGMA foreign_keys = ON")
+        try writeConnection.execute("PRAGMA wal_autocheckpoint = 10000")
         try MigrationRunner.apply(try migrations ?? Migration.embedded(.sqlite), to: writeConnection, now: clock.nowSeconds(), location: path)
         writer = ConnectionSlot(label: "runnel.db.writer", connection: writeConnection)
         writes = SQLiteWriteBatch(slot: writer)
         readers = try (0..<max(1, options.readerCount)).map { index in
             let connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
             try connection.execute(Self.readerCache)
-            return ConnectionSlot(label: "runnel.db.reader.\(index)", connection: connection)
+            return ConnectionSlot(label: "runnel.db.reader.\(index)", connection: connection, shared: true)
         }
         lanes = try SQLiteLaneReaders(path: path, count: options.laneCount)
     }

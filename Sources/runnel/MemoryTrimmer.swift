@@ -18,7 +18,7 @@ final class MemoryTrimmer: Sendable {
 
     init(intervalSeconds: Double = 5, log: Logger) {
         self.log = log
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.memory"))
+        timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         timer.schedule(deadline: .now() + intervalSeconds, repeating: intervalSeconds, leeway: .seconds(1))
         timer.setEventHandler { [weak self] in self?.trimIfWorthIt() }
         timer.activate()
@@ -33,10 +33,9 @@ final class MemoryTrimmer: Sendable {
     /// last objects of a peak) can let whole pages go that could not before.
     private func trimIfWorthIt() {
         let free = runnel_malloc_free_bytes()
-        log.debug("memory: \(runnel_malloc_used_bytes() >> 20) MiB in use, \(free >> 20) MiB free in malloc's arenas")
         guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > 1 << 20 else { return }
         _ = runnel_malloc_trim()
         settled.store(free, ordering: .relaxed)
-        log.debug("memory: returned the free pages")
+        log.debug("memory: \(runnel_malloc_used_bytes() >> 20) MiB in use; \(free >> 20) MiB free, whose whole pages went back to the system")
     }
 }
