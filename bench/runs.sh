@@ -47,7 +47,7 @@ echo "database: $(sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$database"), nodes:
 assistant=$(curl -sf "${urls[0]}/v1/assistants" -H 'content-type: application/json' -d '{"model":"echo"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-bench/sample-process.sh "$work/peak" "${pids[@]}" &
+taskset -c 1 bench/sample-process.sh "$work/peak" "${pids[@]}" &
 sampler=$!
 per_node=$(( (connections + nodes - 1) / nodes ))
 wrks=()

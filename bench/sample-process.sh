@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # Samples processes every 50 ms until killed, then writes their peak RSS (VmHWM) and the most
-# threads any had to FILE. Usage: bench/sample-process.sh FILE PID...
+# threads any had to FILE. Shell builtins only (no process per sample), so sampling takes next
+# to nothing from the cores being measured. Usage: bench/sample-process.sh FILE PID...
 file="$1"; shift
 threads=0
+field() {  # pid name: sets value to the number after "name:" in /proc/pid/status
+    local key number rest
+    value=0
+    while read -r key number rest; do
+        if [ "$key" = "$2:" ]; then value=$number; return; fi
+    done < "/proc/$1/status" 2>/dev/null
+}
 report() {
-    rss=0
+    local rss=0
     for pid in "$@"; do
-        hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        [ "${hwm:-0}" -gt "$rss" ] && rss=$hwm
+        field "$pid" VmHWM
+        [ "$value" -gt "$rss" ] && rss=$value
     done
-    awk -v rss="$rss" -v threads="$threads" 'BEGIN { printf "peak RSS %.1f MiB, peak threads %d (largest process)\n", rss / 1024, threads }' > "$file"
+    printf 'peak RSS %d.%d MiB, peak threads %d (largest process)\n' $((rss / 1024)) $((rss % 1024 * 10 / 1024)) "$threads" > "$file"
 }
 trap 'report "$@"; exit 0' TERM INT
+# A pipe nobody writes to: `read -t` on it is a sleep without starting a process.
+exec {idle}<> <(:)
 while true; do
     for pid in "$@"; do
-        count=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        [ "${count:-0}" -gt "$threads" ] && threads=$count
+        field "$pid" Threads
+        [ "$value" -gt "$threads" ] && threads=$value
     done
-    sleep 0.05
+    read -r -t 0.05 -u "$idle" || true
 done
