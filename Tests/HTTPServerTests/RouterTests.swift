@@ -64,3 +64,43 @@ struct RouterTests {
         }
     }
 }
+
+/// The byte-level matching's edges.
+struct RouterEdgeTests {
+    let router: Router<String> = {
+        var router = Router<String>(optionalPrefix: "v1")
+        router.add("GET", "/threads/:thread_id", "get-thread")
+        router.add("GET", "/threads", "list-threads")
+        return router
+    }()
+
+    func handler(_ path: String) -> String? {
+        if case .found(let handler, _) = router.match(method: "GET", path: path[...]) { return handler }
+        return nil
+    }
+
+    @Test func trailingSlashEmptyPartsAndLengths() {
+        #expect(handler("/v1/threads/") == "list-threads")
+        #expect(handler("/v1/threads/t1/") == "get-thread")
+        #expect(handler("/v1/threads//") == nil)
+        #expect(handler("/v1") == nil)
+        #expect(handler("/") == nil)
+        #expect(handler("") == nil)
+        #expect(handler("/v1/threadss") == nil)
+        #expect(handler("/v1/thread") == nil)
+        #expect(handler("/v1/" + Array(repeating: "a", count: 40).joined(separator: "/")) == nil)
+    }
+
+    @Test func parametersArePercentDecodedAndKeepTheirBytes() {
+        guard case .found(_, let parameters) = router.match(method: "GET", path: "/threads/a%2Fb%20c") else {
+            Issue.record("expected a match")
+            return
+        }
+        #expect(parameters == ["thread_id": "a/b c"])
+        guard case .found(_, let unicode) = router.match(method: "GET", path: "/threads/é") else {
+            Issue.record("expected a match")
+            return
+        }
+        #expect(unicode == ["thread_id": "é"])
+    }
+}
