@@ -12,7 +12,6 @@ enum ModelRequestBuilder {
     ///   `file_search` or `code_interpreter` is forced once, and after `FileSearchTool.maxRounds`
     ///   neither is offered.
     /// - Parameter codeTool: the `code_interpreter` function, when the run has the tool and a sandbox runs here.
-    @inline(never)
     static func build(run: Run, messages: [Message], steps: [RunStep], promptBudget: Int?, completionBudget: Int?,
                       searchRounds: Int = 0, images: [String: String] = [:], codeTool: JSONValue? = nil) -> ModelRequest? {
         var threadMessages = messages.map { (key: suffix($0.id), chat: chat($0, images: images)) }

@@ -15,8 +15,6 @@ struct RunExecutor {
     private var database: any Store { engine.database }
     private var now: Int { engine.clock.nowSeconds() }
 
-    // The ways of taking a run up stay out of line (`@inline(never)`): inlined, their locals
-    // would join this frame, which lives in the task's allocator for the run's whole turn.
     func execute(_ assignment: Assignment) async {
         do {
             let taken: (Run, String)? = switch assignment {
@@ -42,7 +40,6 @@ struct RunExecutor {
 
     /// queued → in_progress; nil when the run is no longer queued (cancelled, expired, deleted)
     /// or this node does not hold it (every path that launches an executor took the lease first).
-    @inline(never)
     private func start() async throws -> (Run, String)? {
         let (now, runID, node) = (now, runID, engine.node)
         let started = try await database.writing { db -> (RunTransitions.Applied, String)? in
@@ -65,7 +62,6 @@ struct RunExecutor {
 
     /// Takes up a run whose turn was cut off: the partial message and open steps go, and the
     /// turn executes again from the last committed state, up to `runRetries` times.
-    @inline(never)
     private func resume() async throws -> (Run, String)? {
         let (now, runID, node, retries) = (now, runID, engine.node, engine.settings.runRetries)
         let resumed = try await database.writing { db -> (run: Run, project: String, failed: [RunEvent]?)? in
@@ -93,7 +89,6 @@ struct RunExecutor {
     }
 
     /// A run left `cancelling` by a node that is gone ends cancelled.
-    @inline(never)
     private func finishCancelling() async throws -> (Run, String)? {
         control.leased.store(true, ordering: .releasing)
         await settle(.finishCancelling(usage: nil), recorder: nil)
@@ -199,7 +194,6 @@ struct RunExecutor {
     }
 
     /// The `code_interpreter` function offered to the model, telling it where its files are.
-    @inline(never)
     private func codeTool(_ sessions: CodeSessions, _ inputs: [StoredFile]) -> JSONValue {
         let dataPath = CodeInterpreterSetup.dataPath(sessions)
         return CodeInterpreterTool.definition(inputs: CodeInterpreterTool.inputPaths(inputs, dataPath: dataPath), dataPath: dataPath)
@@ -248,7 +242,6 @@ struct RunExecutor {
     }
 
     /// What the model call's result means for the run.
-    @inline(never)
     private func command(for result: Result<ModelOutcome, any Error>, run: Run, request: ModelRequest, used: Usage,
                          recorder: TurnRecorder) -> RunCommand {
         // What the call cost so far by the token estimate, for endings that come before the model
