@@ -119,26 +119,62 @@ final class TurnRecorder: @unchecked Sendable {
         engine.publish(run.id, events, everywhere: relayEverything)
     }
 
+    /// The async part is only the first delta's: storing the message or step it opens (out of
+    /// line). The rest is synchronous, so its locals stay on the thread's stack; an async frame
+    /// would hold them (several KB) in the model call's task for as long as the answer streams.
     func record(_ delta: ModelDelta) async throws {
+        if opens(delta) {
+            do {
+                try await open(for: delta)
+            } catch {
+                throw StorageFailure(error: error)
+            }
+        }
+        try recordOpened(delta)
+    }
+
+    /// Whether the delta is the first of a message or of a tool step.
+    private func opens(_ delta: ModelDelta) -> Bool {
+        switch delta {
+        case .text(let piece): toolStep == nil && !piece.isEmpty && message == nil
+        case .toolCall: toolStep == nil
+        }
+    }
+
+    /// In a task of its own: a task keeps the largest stack of frames it ever had until it ends, and
+    /// storing the message or step takes several KB of frames the model call's task, which lives
+    /// as long as the answer streams, would otherwise keep.
+    @inline(never)
+    private func open(for delta: ModelDelta) async throws {
+        let opening = if case .text = delta {
+            Task { [self] in _ = try await openMessage() }
+        } else {
+            Task { [self] in _ = try await openToolStep() }
+        }
+        try await withTaskCancellationHandler { try await opening.value } onCancel: { opening.cancel() }
+    }
+
+    /// Records a delta once its message or step is open. Out of line, so its locals stay on the
+    /// thread's stack.
+    @inline(never)
+    private func recordOpened(_ delta: ModelDelta) throws {
         switch delta {
         case .text(let piece):
-            guard toolStep == nil, !piece.isEmpty else { return }
+            guard toolStep == nil, !piece.isEmpty, let messageID = message?.id else { return }
             try count(bytes: piece.utf8.count, tokens: TokenEstimate.count(piece))
-            let messageID = if let message { message.id } else { try await stored { try await openMessage() }.id }
             let first = text.isEmpty
             text += piece
             publish([RunEvent(.messageDelta, DeltaWire.messageText(messageID: messageID, text: piece, first: first, index: textIndex))])
         case .toolCall(let upstreamIndex, let id, let name, let arguments):
+            guard let stepID = toolStep?.id else { return }
             try count(bytes: arguments.utf8.count + (id?.utf8.count ?? 0) + (name?.utf8.count ?? 0),
                       tokens: TokenEstimate.count(arguments) + (callIndexes[upstreamIndex] == nil ? 1 : 0))
-            let stepID = if let toolStep { toolStep.id } else { try await stored { try await openToolStep() }.id }
             if let index = callIndexes[upstreamIndex] {
                 guard !arguments.isEmpty else { return }
                 toolCalls[index].arguments += arguments
                 if isSearch(toolCalls[index]) { return }
                 if isCode(toolCalls[index]) { return streamCode(arguments, stepID: stepID, index: index) }
-                publish([RunEvent(.stepDelta,
-                                                 DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
+                publish([RunEvent(.stepDelta, DeltaWire.toolCallArguments(stepID: stepID, index: index, fragment: arguments))])
             } else {
                 let index = toolCalls.count
                 callIndexes[upstreamIndex] = index
@@ -183,7 +219,7 @@ final class TurnRecorder: @unchecked Sendable {
 
     /// The step and message come into being (stored, then announced) with the first text, or
     /// before the ending of an answer with no text, so a finished run always has its message.
-    @discardableResult
+    @discardableResult @inline(never)
     func openMessage() async throws -> Message {
         let (stepID, stepCreated) = engine.ids.make(.step)
         let (messageID, messageCreated) = engine.ids.make(.message)
@@ -208,6 +244,7 @@ final class TurnRecorder: @unchecked Sendable {
         return message
     }
 
+    @inline(never)
     private func openToolStep() async throws -> RunStep {
         // A message written before the calls ends first: the SDKs stream one thing at a time.
         let closing = try await closeMessageBeforeTools()
