@@ -68,17 +68,23 @@ def test_reads_from_many_connections_at_once_see_every_committed_write(runnel):
     assert not failures
 
 
+def executing_run(sock, content):
+    """A run the echo model (started with a delay) is executing; its GET path."""
+    assistant = request(sock, "POST", "/v1/assistants", {"model": "echo"}).json()
+    run = request(sock, "POST", "/v1/threads/runs", {
+        "assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": content}]}}).json()
+    path = f"/v1/threads/{run['thread_id']}/runs/{run['id']}"
+    deadline = time.time() + 10
+    while request(sock, "GET", path).json()["status"] != "in_progress":
+        assert time.time() < deadline
+        time.sleep(0.02)
+    return run, path
+
+
 def test_a_poll_of_an_executing_run_follows_its_changes(start_runnel):
     server = start_runnel("--echo-delay-ms", "3000")
     with server.connect() as sock:
-        assistant = request(sock, "POST", "/v1/assistants", {"model": "echo"}).json()
-        run = request(sock, "POST", "/v1/threads/runs", {
-            "assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": "one two three"}]}}).json()
-        path = f"/v1/threads/{run['thread_id']}/runs/{run['id']}"
-        deadline = time.time() + 10
-        while request(sock, "GET", path).json()["status"] != "in_progress":
-            assert time.time() < deadline
-            time.sleep(0.02)
+        run, path = executing_run(sock, "one two three")
         polled = request(sock, "GET", path)
         assert polled.status == 200 and polled.headers["openai-poll-after-ms"]
         # New metadata shows at once in the poll answered from the engine's state.
@@ -90,7 +96,7 @@ def test_a_poll_of_an_executing_run_follows_its_changes(start_runnel):
         while (status := request(sock, "GET", path).json()["status"]) not in ("cancelled",):
             assert status in ("cancelling", "in_progress") and time.time() < deadline, status
             time.sleep(0.02)
-        # Another project's key or another thread finds no such run.
+        # Another thread finds no such run.
         other = request(sock, "GET", f"/v1/threads/thread_nope/runs/{run['id']}")
         assert other.status == 404
 
@@ -100,11 +106,7 @@ def test_a_poll_with_a_large_body_is_still_answered(start_runnel):
     still be heard when it runs there."""
     server = start_runnel("--echo-delay-ms", "3000")
     with server.connect() as sock:
-        assistant = request(sock, "POST", "/v1/assistants", {"model": "echo"}).json()
-        run = request(sock, "POST", "/v1/threads/runs", {
-            "assistant_id": assistant["id"], "thread": {"messages": [{"role": "user", "content": "one two"}]}}).json()
-        path = f"/v1/threads/{run['thread_id']}/runs/{run['id']}"
-        time.sleep(0.3)
+        run, path = executing_run(sock, "one two")
         sock.settimeout(10)
         big = b"x" * (300 * 1024)
         response = request(sock, "GET", path, big)
