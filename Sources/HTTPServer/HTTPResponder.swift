@@ -84,7 +84,7 @@ public final class HTTPStreamWriter: Sendable {
     private let connection: HTTPConnection?
     private let serial: UInt64
     private let open = Atomic<Bool>(true)
-    private let closeHandler = Mutex<(@Sendable () -> Void)?>(nil)
+    private let closeHandlers = Mutex<[@Sendable () -> Void]>([])
     /// Pieces written since the connection last took them: a burst of pieces reaches the
     /// connection's queue as one block and leaves in one chunk.
     private let pending = Mutex<Pending>(Pending())
@@ -142,11 +142,12 @@ public final class HTTPStreamWriter: Sendable {
         connection.loop.queue.async { connection.finishStream(serial: serial) }
     }
 
-    /// Called once, on some thread, when the stream ends for any reason (finished, client gone).
+    /// `handler` is called once, on some thread, when the stream ends for any reason (finished,
+    /// client gone); every handler registered is.
     public func onClose(_ handler: @escaping @Sendable () -> Void) {
-        let callNow = closeHandler.withLock { stored -> Bool in
+        let callNow = closeHandlers.withLock { stored -> Bool in
             guard isOpen else { return true }
-            stored = handler
+            stored.append(handler)
             return false
         }
         if callNow { handler() }
@@ -154,10 +155,10 @@ public final class HTTPStreamWriter: Sendable {
 
     func markClosed() {
         guard open.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        let handler = closeHandler.withLock { stored in
-            defer { stored = nil }
+        let handlers = closeHandlers.withLock { stored in
+            defer { stored = [] }
             return stored
         }
-        handler?()
+        for handler in handlers { handler() }
     }
 }

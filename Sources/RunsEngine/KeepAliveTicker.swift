@@ -39,6 +39,9 @@ public final class KeepAliveTicker: Sendable {
         }
     }
 
+    /// How many streams it keeps alive now.
+    public var streamCount: Int { streams.withLock { $0.count } }
+
     private func tick() {
         let open = streams.withLock { Array($0.values) }
         for stream in open { stream.keepAliveIfQuiet(interval: interval) }

@@ -10,11 +10,12 @@ import StoreTestSupport
 /// The application driven in-process through a real server on port 0.
 final class LiveServer: @unchecked Sendable {
     let scratch: TemporaryDatabase
+    let application: RunnelApplication
     let server: HTTPServer
 
     init(keys: [APIKeys.Entry] = []) throws {
         scratch = try TemporaryDatabase()
-        let application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: Logger(minimum: .error))
+        application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: Logger(minimum: .error))
         server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
                                 errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
     }
@@ -81,5 +82,21 @@ struct APITests {
         #expect(other == 404)
         #expect(otherBody["error"]?["message"] == .string("No assistant found with id '\(id)'."))
         #expect(try live.call("GET", "/health").0 == 200)
+    }
+
+    /// An ended stream leaves nothing behind: the keep-alive ticker held every stream it had
+    /// served (with its writer and connection) when a second close handler replaced the first.
+    @Test func aStreamThatEndedIsNoLongerKeptAlive() throws {
+        let live = try LiveServer()
+        let (_, assistant, _) = try live.call("POST", "/v1/assistants", body: #"{"model":"m"}"#)
+        let id = try #require(assistant["id"]?.stringValue)
+        let body = #"{"assistant_id":"\#(id)","stream":true,"thread":{"messages":[{"role":"user","content":"hi there"}]}}"#
+        let client = try TestHTTPClient(port: live.server.port)
+        client.send("POST /v1/threads/runs HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        let stream = try client.readUntil("0\r\n\r\n")
+        #expect(stream.contains("event: thread.run.completed") && stream.contains("data: [DONE]"))
+        let deadline = Date().addingTimeInterval(5)
+        while live.application.engine.keepAlive.streamCount > 0, Date() < deadline { usleep(10_000) }
+        #expect(live.application.engine.keepAlive.streamCount == 0)
     }
 }

@@ -12,12 +12,14 @@ struct StreamingResponseTests {
     }
 
     @Test func chunksArriveInOrderAndTheConnectionIsReused() throws {
+        let closeHandlers = [Flag(), Flag()]
         let server = try makeServer { request, responder in
             if request.path == "/after" {
                 responder.send(HTTPResponse(status: 200, body: Array("next".utf8)))
                 return
             }
             let writer = responder.startStream(headers: HTTPHeaders([("content-type", "text/event-stream")]))
+            for handler in closeHandlers { writer.onClose { handler.set() } }
             DispatchQueue.global().async {
                 for index in 0..<3 { writer.write(Array("data: \(index)\n\n".utf8)) }
                 writer.finish()
@@ -33,6 +35,8 @@ struct StreamingResponseTests {
         #expect(Self.dechunked(raw) == "data: 0\n\ndata: 1\n\ndata: 2\n\n")
         client.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(String(decoding: try client.readResponse().body, as: UTF8.self) == "next")
+        // Every close handler runs once the body has ended, not only the last one registered.
+        #expect(closeHandlers.allSatisfy { $0.isSet })
     }
 
     /// The body of a chunked response given whole (head included); bytes, since "\r\n" is one
