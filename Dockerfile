@@ -9,6 +9,7 @@
 # filesystem and runs the server there, so keep its instructions in the forms it reads:
 # RUN, COPY --from=build, ENV, WORKDIR, USER, HEALTHCHECK CMD [...], ENTRYPOINT [...], CMD [...];
 # and the full stage's RUN, COPY (from the context) and ENV on top of it.
+# The runtime stage's libcurl4 is not linked: --backend openai opens it when the server starts.
 
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update \

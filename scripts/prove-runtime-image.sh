@@ -85,6 +85,9 @@ if grep -q "not found" <<<"$ldd_output"; then
     exit 1
 fi
 echo "$ldd_output" | awk '{print $1}' | tr '\n' ' '; echo
+# libcurl is opened on demand (by the openai backend), so ldd does not list it.
+chroot "$root" /sbin/ldconfig -p | grep -q "libcurl.so.4 " || { echo "the runtime stage lacks libcurl.so.4, which --backend openai loads" >&2; exit 1; }
+echo "libcurl.so.4 (loaded by --backend openai) is installed"
 
 echo "== run it as the stage's user, with the stage's ENV, WORKDIR, ENTRYPOINT and CMD"
 user="$(field x 'd["user"]')"

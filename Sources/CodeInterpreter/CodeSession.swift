@@ -1,5 +1,5 @@
 import CSandbox
-import Foundation
+import FoundationEssentials
 import RunsDomain
 import Synchronization
 #if canImport(Glibc)
@@ -205,6 +205,6 @@ final class CodeSession: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 2048)
         let count = read(errors, &buffer, buffer.count)
         guard count > 0 else { return "" }
-        return " Its last words: " + String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return " Its last words: " + String(decoding: buffer[0..<count], as: UTF8.self).trimmed
     }
 }

@@ -1,7 +1,9 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import RunsDomain
 import Synchronization
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// A file handed to a session before a call, read piece by piece (`piece(n)`, nil past the end)
@@ -28,7 +30,7 @@ public struct CodeCall: Sendable {
     let folder: SessionFolder
 
     /// An output or a figure, opened without following links.
-    public func open(_ relative: String) -> FileHandle? { folder.open(relative) }
+    public func open(_ relative: String) -> OpenFile? { folder.open(relative) }
 }
 
 public enum CodeSessionsError: Error, CustomStringConvertible {
@@ -114,13 +116,12 @@ public final class CodeSessions: Sendable {
     }
 
     private func copy(_ input: CodeInput, to path: String, slot index: Int) -> Bool {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else { return false }
-        defer { try? handle.close() }
+        guard let file = try? OpenFile.writing(path) else { return false }
         own(path, slot: index)
         do {
             var seq = 0
             while let piece = try input.piece(seq) {
-                try handle.write(contentsOf: piece)
+                try file.write(Array(piece))
                 seq += 1
             }
             return true
@@ -253,7 +254,7 @@ public final class CodeSessions: Sendable {
             guard stat("/proc/" + entry, &info) == 0, info.st_uid == uid else { continue }
             let status = (try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8)) ?? ""
             let threads = status.split(separator: "\n").first { $0.hasPrefix("Threads:") }
-            total += threads.flatMap { Int($0.dropFirst(8).trimmingCharacters(in: .whitespaces)) } ?? 1
+            total += threads.flatMap { Int($0.dropFirst(8).trimmed) } ?? 1
         }
         return total
     }

@@ -1,7 +1,8 @@
 import CSandbox
-import Foundation
-#if canImport(Glibc)
+import FoundationEssentials
 import Glibc
+import RunsDomain
+#if canImport(Glibc)
 #endif
 
 /// `runnel sandbox-exec`: the helper mode a session is started through. It confines itself
@@ -74,7 +75,7 @@ public enum SandboxExec {
             }
             execute(program, environment: request.environment)
         } catch {
-            FileHandle.standardError.write(Data("runnel sandbox-exec: \(error)\n".utf8))
+            StandardError.write("runnel sandbox-exec: \(error)\n")
             exit(126)
         }
     }
@@ -124,7 +125,7 @@ public enum SandboxExec {
         let arguments = program.map { strdup($0) } + [nil]
         let variables = environment.map { strdup($0) } + [nil]
         execve(program[0], arguments, variables)
-        FileHandle.standardError.write(Data("runnel sandbox-exec: cannot execute \(program[0]): \(String(cString: strerror(errno)))\n".utf8))
+        StandardError.write("runnel sandbox-exec: cannot execute \(program[0]): \(String(cString: strerror(errno)))\n")
         exit(127)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The command line that starts one session: this binary's `sandbox-exec` mode, then for level A
 /// bubblewrap, then Python running the driver. A pure function of its inputs, so the exact

@@ -1,6 +1,7 @@
-import Foundation
-#if canImport(Glibc)
+import FoundationEssentials
 import Glibc
+import RunsDomain
+#if canImport(Glibc)
 #endif
 
 /// Finds which sandbox level works here by starting a session at each and running a line of
@@ -57,9 +58,8 @@ public enum SandboxProbe {
     }
 
     private static func isScript(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return true }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 2)) == Data("#!".utf8)
+        guard let file = try? OpenFile.reading(path) else { return true }
+        return (try? file.read(upTo: 2)) == Array("#!".utf8)
     }
 
     /// This binary, whose `sandbox-exec` mode starts every session.

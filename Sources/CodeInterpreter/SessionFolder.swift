@@ -1,6 +1,7 @@
-import Foundation
-#if canImport(Glibc)
+import FoundationEssentials
 import Glibc
+import RunsDomain
+#if canImport(Glibc)
 #endif
 
 /// The files of a session folder, to tell which a call created or changed. Symbolic links and
@@ -48,7 +49,7 @@ public struct SessionFolder: Sendable {
 
     /// Opens a file of the folder for reading without following links; nil when it is not a
     /// regular file. The caller reads it in pieces, whatever its size.
-    func open(_ relative: String) -> FileHandle? {
+    func open(_ relative: String) -> OpenFile? {
         let fd = Glibc.open(path + "/" + relative, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         var info = stat()
@@ -56,7 +57,7 @@ public struct SessionFolder: Sendable {
             close(fd)
             return nil
         }
-        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        return OpenFile(descriptor: fd)
     }
 
     /// A name an input file may take in the folder: its last path component, without control

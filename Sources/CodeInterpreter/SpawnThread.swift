@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import RunsDomain
 import Synchronization
 
 /// One thread that lives as long as the process and starts every sandbox. bubblewrap's
@@ -12,15 +14,13 @@ final class SpawnThread: Sendable {
     private let ready = DispatchSemaphore(value: 0)
 
     private init() {
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "sandbox.spawn") { [self] in
             while true {
                 ready.wait()
                 let next = work.withLock { $0.isEmpty ? nil : $0.removeFirst() }
                 next?()
             }
         }
-        thread.name = "runnel.sandbox.spawn"
-        thread.start()
     }
 
     /// Runs `body` on the spawn thread and waits for its result.

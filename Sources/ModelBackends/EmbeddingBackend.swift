@@ -1,7 +1,4 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import FoundationEssentials
 import RunsDomain
 
 /// A source of embedding vectors (`POST {base}/embeddings`), for ranking search by meaning.
@@ -17,27 +14,13 @@ extension OpenAICompatibleBackend: EmbeddingBackend {
 
     public func embed(_ texts: [String], model: String) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
-        guard let url = URL(string: baseURL + "/embeddings") else {
-            throw BackendError(.serverError, "The model backend URL '\(baseURL)' is not a valid URL.")
-        }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey, !apiKey.isEmpty { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
         let body: JSONValue = ["model": .string(model), "input": .array(texts.map(JSONValue.string)), "encoding_format": "float"]
-        request.httpBody = Data(body.serialized())
-        let transfer = StreamingTransfer(request: request, timeout: timeout)
         var answer: [UInt8] = []
-        try await withTaskCancellationHandler {
-            for try await bytes in transfer.start() {
-                defer { transfer.consumed(bytes.count) }
-                answer += bytes
-                guard answer.count <= Self.maxEmbeddingAnswerBytes else {
-                    throw BackendError(.serverError, "The embedding server's answer grew past \(Self.maxEmbeddingAnswerBytes) bytes.")
-                }
+        try await post("/embeddings", body) { bytes in
+            answer += bytes
+            guard answer.count <= Self.maxEmbeddingAnswerBytes else {
+                throw BackendError(.serverError, "The embedding server's answer grew past \(Self.maxEmbeddingAnswerBytes) bytes.")
             }
-        } onCancel: {
-            transfer.cancel()
         }
         return try Self.vectors(answer, count: texts.count)
     }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import ModelBackends
 import RunsDomain
 import RunsStorage
@@ -67,16 +68,11 @@ struct FileIngestion {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let pdf = folder.appendingPathComponent("input.pdf")
-        guard FileManager.default.createFile(atPath: pdf.path, contents: nil) else {
-            throw IngestionFailure(code: "server_error", message: "The server could not write a temporary copy of the PDF.")
-        }
-        let writer = try FileHandle(forWritingTo: pdf)
         do {
-            try await forEachPiece(of: file) { try writer.write(contentsOf: $0) }
-            try writer.close()
-        } catch {
-            try? writer.close()
-            throw error
+            let writer = try OpenFile.writing(pdf.path)
+            try await forEachPiece(of: file) { try writer.write($0) }
+        } catch let error as SystemError {
+            throw IngestionFailure(code: "server_error", message: "The server could not write a temporary copy of the PDF: \(error)")
         }
         let timeout = pool.pdfTimeoutSeconds
         let text: URL
@@ -89,11 +85,10 @@ struct FileIngestion {
         } catch let failure as PDFText.Failure {
             throw IngestionFailure(code: failure.code, message: failure.message)
         }
-        let reader = try FileHandle(forReadingFrom: text)
-        defer { try? reader.close() }
-        while let data = try reader.read(upToCount: FileRepository.pieceBytes), !data.isEmpty {
+        let reader = try OpenFile.reading(text.path)
+        while case let piece = try reader.read(upTo: FileRepository.pieceBytes), !piece.isEmpty {
             try checkClaim()
-            try await body(Array(data))
+            try await body(piece)
         }
     }
 

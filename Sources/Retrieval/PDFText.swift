@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Text of a PDF by poppler's `pdftotext`, run on a temporary copy with a time limit: a hostile
 /// PDF can make it spin, never make the server wait for ever.
@@ -11,25 +12,19 @@ enum PDFText {
     /// Converts `pdf` to a text file next to it and returns that file's path.
     static func convert(pdf: URL, timeoutSeconds: Double) throws -> URL {
         let output = pdf.deletingPathExtension().appendingPathExtension("txt")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable())
-        process.arguments = ["-q", "-enc", "UTF-8", pdf.path, output.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
+        let outcome: ChildProcess.Outcome
         do {
-            try process.run()
+            outcome = try ChildProcess.run([executable(), "-q", "-enc", "UTF-8", pdf.path, output.path], timeoutSeconds: timeoutSeconds)
         } catch {
             throw Failure(code: "server_error", message: "PDF files need poppler's pdftotext, which this server could not start: \(error)")
         }
-        if finished.wait(timeout: .now() + timeoutSeconds) == .timedOut {
-            process.terminate()
-            _ = finished.wait(timeout: .now() + 5)
+        switch outcome {
+        case .timedOut:
             throw Failure(code: "invalid_file", message: "Reading the PDF's text took longer than \(Int(timeoutSeconds)) s; it was stopped.")
-        }
-        guard process.terminationStatus == 0 else {
-            throw Failure(code: "invalid_file", message: "The file is not a readable PDF (pdftotext exited with status \(process.terminationStatus)).")
+        case .exited(let status) where status != 0:
+            throw Failure(code: "invalid_file", message: "The file is not a readable PDF (pdftotext exited with status \(status)).")
+        case .exited:
+            break
         }
         return output
     }

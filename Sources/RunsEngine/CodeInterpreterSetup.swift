@@ -1,5 +1,5 @@
 import CodeInterpreter
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// The code interpreter as this node runs it: its sessions, or why it has none. Which sandbox

@@ -1,5 +1,5 @@
 import CodeInterpreter
-import Foundation
+import FoundationEssentials
 import RunsDomain
 import RunsStorage
 

@@ -1,5 +1,5 @@
 import CodeInterpreter
-import Foundation
+import FoundationEssentials
 import RunsDomain
 import RunsStorage
 
@@ -55,16 +55,15 @@ enum CodeOutputs {
 
     /// Copies a file of the session folder into a new File, a piece per transaction.
     private static func storeFile(_ call: CodeCall, relative: String, filename: String, project: String, engine: RunEngine) async throws -> String? {
-        guard let handle = call.open(relative) else { return nil }
-        defer { try? handle.close() }
+        guard let file = call.open(relative) else { return nil }
         let (id, created) = engine.ids.make(.file)
         let now = engine.clock.nowSeconds()
         try await engine.database.writing { db in
             try FileRepository(db, project: project).beginUpload(id: id, createdAt: created, filename: filename, now: now)
         }
         var seq = 0, bytes = 0
-        while let data = try handle.read(upToCount: FileRepository.pieceBytes), !data.isEmpty {
-            let piece = Array(data), current = seq
+        while case let piece = try file.read(upTo: FileRepository.pieceBytes), !piece.isEmpty {
+            let current = seq
             bytes += piece.count
             guard bytes <= CodeInterpreterTool.maxOutputBytes else {
                 _ = try? await engine.database.writing { db in try FileRepository(db, project: project).abandon(fileID: id) }

@@ -86,7 +86,7 @@ enum FileSearchTool {
     }
 
     static func marker(_ ordinal: Int, _ index: Int, _ filename: String) -> String {
-        "【\(ordinal):\(index)†\(filename.replacingOccurrences(of: "】", with: ""))】"
+        "【\(ordinal):\(index)†\(filename.replacingAll("】", with: ""))】"
     }
 
     /// Marker number ("ordinal:index") → file id, for every search of the run so far.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RunsDomain
 import Synchronization
 
 /// Line-oriented log to standard error. Never given secrets: callers log ids and reasons only.
@@ -24,6 +25,6 @@ public final class Logger: Sendable {
     private func log(_ level: Level, _ message: String) {
         guard level >= minimum else { return }
         let line = "\(Date().ISO8601Format()) \(level) \(message)\n"
-        lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        lock.withLock { _ in StandardError.write(line) }
     }
 }

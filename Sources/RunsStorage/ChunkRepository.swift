@@ -109,7 +109,7 @@ public struct ChunkRepository {
             let words = try selective(terms, total: total)
             // Every part is quoted, so FTS5 reads words and ids, never its own query syntax.
             func quoted(_ items: [String]) -> String {
-                "(" + items.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ") + ")"
+                "(" + items.map { "\"" + $0.replacingAll("\"", with: "\"\"") + "\"" }.joined(separator: " OR ") + ")"
             }
             var match = "text : \(quoted(words))"
             // Stores that hold every chunk need no confining (the usual single store).
@@ -140,7 +140,7 @@ public struct ChunkRepository {
         case .postgresql:
             let storeList = JSONValue.array(stores.map(JSONValue.string)).columnText
             let fileList = files.map { JSONValue.array($0.map(JSONValue.string)).columnText }
-            let query = terms.map { "'" + $0.replacingOccurrences(of: "'", with: "''").replacingOccurrences(of: "\\", with: "") + "'" }
+            let query = terms.map { "'" + $0.replacingAll("'", with: "''").replacingAll("\\", with: "") + "'" }
                 .joined(separator: " | ")
             let fileClause = fileList == nil ? "" : " AND file_id IN (SELECT jsonb_array_elements_text(CAST(?3 AS jsonb)))"
             let found = try connection.query("""
@@ -160,8 +160,8 @@ public struct ChunkRepository {
     static let everyChunk = "runnelchunk"
 
     /// An id as the one word the index's `scope` holds for it (see the migration).
-    static func scopeWord(store: String) -> String { store.replacingOccurrences(of: "_", with: "").lowercased() }
-    static func scopeWord(file: String) -> String { file.replacingOccurrences(of: "-", with: "").lowercased() }
+    static func scopeWord(store: String) -> String { store.replacingAll("_", with: "").lowercased() }
+    static func scopeWord(file: String) -> String { file.replacingAll("-", with: "").lowercased() }
 
     /// Chunks holding `term` in any column.
     func documents(_ term: String) throws -> Int {

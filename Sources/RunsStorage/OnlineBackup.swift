@@ -1,5 +1,6 @@
 import CSQLite
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A consistent copy of a live database through SQLite's online backup API: the copy is one
 /// snapshot, taken while the server keeps reading and writing.

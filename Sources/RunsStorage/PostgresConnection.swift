@@ -1,5 +1,5 @@
 import CPostgres
-import Foundation
+import FoundationEssentials
 
 /// One libpq connection. Not thread-safe: the pool lends it to one block at a time, on its slot's
 /// queue. Statements are prepared once per connection and reused by their text.
@@ -226,15 +226,16 @@ enum HexDigit {
 /// almost never pays for the escape), and read back exactly as sent.
 public enum PostgresText {
     public static func encode(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0 || $0 == 0xEF }), text.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFF}" }) else {
+        // By scalars: as a Character, U+FFFF after a prepended mark (U+0600) is not "\u{FFFF}".
+        guard text.utf8.contains(where: { $0 == 0 || $0 == 0xEF }), text.unicodeScalars.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFF}" }) else {
             return text
         }
-        return text.replacingOccurrences(of: "\u{FFFF}", with: "\u{FFFF}\u{2}").replacingOccurrences(of: "\u{0}", with: "\u{FFFF}\u{1}")
+        return text.replacingAll("\u{FFFF}", with: "\u{FFFF}\u{2}").replacingAll("\u{0}", with: "\u{FFFF}\u{1}")
     }
 
     public static func decode(_ text: String) -> String {
-        guard text.contains("\u{FFFF}") else { return text }
-        return text.replacingOccurrences(of: "\u{FFFF}\u{1}", with: "\u{0}").replacingOccurrences(of: "\u{FFFF}\u{2}", with: "\u{FFFF}")
+        guard text.unicodeScalars.contains("\u{FFFF}") else { return text }
+        return text.replacingAll("\u{FFFF}\u{1}", with: "\u{0}").replacingAll("\u{FFFF}\u{2}", with: "\u{FFFF}")
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A failure of PostgreSQL or of the way to it. Messages never carry the connection's password:
 /// the store builds connection strings from a parsed URL and scrubs libpq's text.
@@ -39,7 +39,7 @@ public struct PostgresError: StorageConditionError, CustomStringConvertible, Sen
 
     init(sqlState: String?, message: String, sql: String? = nil) {
         self.sqlState = sqlState
-        self.message = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        self.message = message.trimmed
         self.sql = sql
     }
 }

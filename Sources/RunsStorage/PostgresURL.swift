@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A `postgres://user:password@host:port/database?param=value` URL, parsed once so the
 /// password can be kept out of every log line and error.
@@ -19,8 +19,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         guard Self.isPostgres(text), let components = URLComponents(string: text) else {
             throw PostgresError(sqlState: nil, message: "The database URL is not a valid postgres:// or postgresql:// URL.")
         }
-        user = components.percentEncodedUser?.removingPercentEncoding
-        password = components.percentEncodedPassword?.removingPercentEncoding
+        user = components.percentEncodedUser?.percentDecoded
+        password = components.percentEncodedPassword?.percentDecoded
         host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
         port = components.port ?? 5432
         let path = components.path.drop { $0 == "/" }
@@ -48,13 +48,13 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         if let database { pairs.append(("dbname", database)) }
         pairs += parameters.map { ($0.name, $0.value) } + extra
         return pairs.map { key, value in
-            "\(key)='" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+            "\(key)='" + value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "\\'") + "'"
         }.joined(separator: " ")
     }
 
     /// libpq's message with the password taken out, in case a server or library ever echoes it.
     func scrub(_ message: String) -> String {
         guard let password, !password.isEmpty else { return message }
-        return message.replacingOccurrences(of: password, with: "***")
+        return message.replacingAll(password, with: "***")
     }
 }

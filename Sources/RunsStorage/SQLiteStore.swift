@@ -1,6 +1,7 @@
-import Foundation
-import Synchronization
+import Dispatch
+import FoundationEssentials
 import RunsDomain
+import Synchronization
 
 /// A connection and the serial queue it is used on.
 /// `@unchecked Sendable`: `connection` is only touched by blocks running on `queue`.

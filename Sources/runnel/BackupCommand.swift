@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import RunsStorage
 
 /// `runnel backup --database PATH --to FILE`: a consistent copy of a database, live or not.
@@ -43,10 +44,17 @@ enum BackupCommand {
         do {
             let started = Date()
             let pages = try OnlineBackup.copy(from: database, to: destination)
-            print("backed up \(database) to \(destination): \(pages) pages in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            print("backed up \(database) to \(destination): \(pages) pages in \(Self.hundredths(Date().timeIntervalSince(started))) s")
             exit(0)
         } catch {
             ServeCommand.fail("backup of \(database) failed: \(error)")
         }
+    }
+
+    /// `seconds` with two decimals, as in "0.05".
+    static func hundredths(_ seconds: Double) -> String {
+        let total = Int((seconds * 100).rounded())
+        let fraction = total % 100
+        return "\(total / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
     }
 }

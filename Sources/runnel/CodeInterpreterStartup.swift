@@ -1,5 +1,6 @@
 import CodeInterpreter
-import Foundation
+import FoundationEssentials
+import Glibc
 import RunsEngine
 
 /// Sets up the code interpreter at start: finds the Python, probes which sandbox level works

@@ -1,5 +1,7 @@
 import CodeInterpreter
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import RunsDomain
 
 /// `runnel code-run [--level a|b|auto] [--python P] [--memory BYTES] [--seconds S] CODE...`: runs
@@ -44,11 +46,11 @@ enum CodeRunCommand {
                 chosen = level
             } else {
                 let outcome = await SandboxProbe.detect(programs: programs, root: root)
-                outcome.refusals.forEach { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+                outcome.refusals.forEach { StandardError.write("\($0)\n") }
                 guard let found = outcome.level else { ServeCommand.fail("no sandbox level works here") }
                 chosen = found
             }
-            FileHandle.standardError.write(Data("sandbox: \(chosen.label)\n".utf8))
+            StandardError.write("sandbox: \(chosen.label)\n")
             let sessions = CodeSessions(level: chosen, programs: programs, limits: limits, root: root)
             defer { sessions.shutdown() }
             for code in codes {

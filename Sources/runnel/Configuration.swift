@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTPServer
 import RunsAPI
 import RunsStorage
@@ -61,7 +61,7 @@ struct Configuration {
         }
 
         let envKeys = (environment["RUNNEL_API_KEYS"] ?? "").split(separator: ",").map {
-            String($0).trimmingCharacters(in: .whitespaces)
+            String($0).trimmed
         }.filter { !$0.isEmpty }
         let plainKeys = !flagKeys.isEmpty ? flagKeys : envKeys
         if !plainKeys.isEmpty {
@@ -181,7 +181,7 @@ struct Configuration {
             """
         for spec in SettingSpec.all {
             let left = "  \(spec.flag) \(spec.metavar)"
-            text += left.padding(toLength: max(left.count + 2, 31), withPad: " ", startingAt: 0)
+            text += left.padded(to: max(left.count + 2, 31))
             text += "default: \(spec.defaultValue.isEmpty ? "none" : spec.defaultValue)\n"
             text += "      env \(spec.env), config \"\(spec.key)\". \(spec.help)\n"
         }

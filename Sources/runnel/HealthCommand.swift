@@ -1,6 +1,7 @@
-import Foundation
-#if canImport(Glibc)
+import FoundationEssentials
 import Glibc
+import RunsDomain
+#if canImport(Glibc)
 #endif
 
 /// `runnel health`: exits 0 when the server configured by the same settings answers GET /health
@@ -18,11 +19,11 @@ enum HealthCommand {
         if host == "::" { host = "::1" }
         let port = configuration.int("port")
         guard let status = probe(host: host, port: port) else {
-            FileHandle.standardError.write(Data("runnel: no answer from \(host):\(port)\n".utf8))
+            StandardError.write("runnel: no answer from \(host):\(port)\n")
             exit(1)
         }
         guard status == 200 else {
-            FileHandle.standardError.write(Data("runnel: /health answered \(status)\n".utf8))
+            StandardError.write("runnel: /health answered \(status)\n")
             exit(1)
         }
         print("ok")

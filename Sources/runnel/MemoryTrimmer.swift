@@ -7,8 +7,10 @@ import Synchronization
 /// in its arenas (15,000 streams ending leave hundreds of MB free but resident); every few seconds
 /// this asks how much it holds free and, past a threshold, has it return the free pages.
 final class MemoryTrimmer: Sendable {
-    /// Free bytes held in the arenas above which the free pages go back.
-    static let thresholdBytes = 8 << 20
+    /// Free bytes held in the arenas above which the free pages go back. Low, so that what
+    /// start-up leaves free (migrations, schema reads, statements prepared on every connection:
+    /// about a MiB over several arenas) goes back too, at the first tick.
+    static let thresholdBytes = 1 << 20
 
     /// `nonisolated(unsafe)`: set once in init; Dispatch sources may be cancelled from any thread.
     nonisolated(unsafe) private let timer: any DispatchSourceTimer
@@ -19,7 +21,7 @@ final class MemoryTrimmer: Sendable {
     init(intervalSeconds: Double = 5, log: Logger) {
         self.log = log
         timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
-        timer.schedule(deadline: .now() + intervalSeconds, repeating: intervalSeconds, leeway: .seconds(1))
+        timer.schedule(deadline: .now() + 1, repeating: intervalSeconds, leeway: .seconds(1))
         timer.setEventHandler { [weak self] in self?.trimIfWorthIt() }
         timer.activate()
     }
@@ -28,12 +30,12 @@ final class MemoryTrimmer: Sendable {
         timer.cancel()
     }
 
-    /// Trims when much is free and that changed since the last trim (by a MiB): trimming walks
-    /// every arena, so it is not repeated for the same free memory; but what was freed since (the
-    /// last objects of a peak) can let whole pages go that could not before.
+    /// Trims when much is free and that changed since the last trim (by half the threshold):
+    /// trimming walks every arena, so it is not repeated for the same free memory; but what was
+    /// freed since (the last objects of a peak) can let whole pages go that could not before.
     private func trimIfWorthIt() {
         let free = runnel_malloc_free_bytes()
-        guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > 1 << 20 else { return }
+        guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > Self.thresholdBytes / 2 else { return }
         _ = runnel_malloc_trim()
         settled.store(free, ordering: .relaxed)
         log.debug("memory: \(runnel_malloc_used_bytes() >> 20) MiB in use; \(free >> 20) MiB free, whose whole pages went back to the system")

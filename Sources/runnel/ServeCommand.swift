@@ -1,10 +1,11 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import ModelBackends
 import RunsAPI
-import RunsEngine
 import RunsDomain
+import RunsEngine
 import RunsStorage
 
 enum ServeCommand {
@@ -37,6 +38,15 @@ enum ServeCommand {
             (database, databaseName) = try openStore(configuration, node: node)
         } catch {
             fail("cannot open database \(Configuration.redactedDatabase(configuration.string("database"))): \(error)")
+        }
+        if configuration.string("backend") == "openai" {
+            do {
+                try OpenAICompatibleBackend.prepareClient()
+            } catch let error as BackendError {
+                fail(error.error.message)
+            } catch {
+                fail("\(error)")
+            }
         }
         let backend: any ModelBackend = configuration.string("backend") == "openai"
             ? OpenAICompatibleBackend(baseURL: configuration.string("backend_url"),
@@ -138,7 +148,7 @@ enum ServeCommand {
     }
 
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("runnel: error: \(message)\n".utf8))
+        StandardError.write("runnel: error: \(message)\n")
         exit(2)
     }
 }

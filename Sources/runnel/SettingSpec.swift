@@ -30,7 +30,7 @@ struct SettingSpec: Sendable {
 
     init(_ key: String, default defaultValue: String, _ kind: Kind = .text, help: String) {
         self.key = key
-        flag = "--" + key.replacingOccurrences(of: "_", with: "-")
+        flag = "--" + key.replacingAll("_", with: "-")
         env = "RUNNEL_" + key.uppercased()
         self.defaultValue = defaultValue
         self.kind = kind

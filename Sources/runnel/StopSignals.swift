@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import RunsDomain
 
 /// Turns SIGINT and SIGTERM into a call on an ordinary thread. The handler only writes one byte
 /// to a pipe (async-signal-safe); it is installed synchronously, so a signal that arrives the
@@ -17,7 +19,7 @@ enum StopSignals {
                 _ = write(StopSignals.writeEnd, &byte, 1)
             }
         }
-        Thread.detachNewThread {
+        DetachedThread.start(name: "stop signals") {
             var byte: UInt8 = 0
             while read(readEnd, &byte, 1) != 1 {}
             onSignal(Int32(byte))

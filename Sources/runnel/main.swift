@@ -1,9 +1,10 @@
-import Foundation
+import CodeInterpreter
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import RunsAPI
 import RunsDomain
 import RunsStorage
-import CodeInterpreter
 
 /// `runnel serve|backup|health [options]`, or `runnel --help`.
 let commandLine = Array(CommandLine.arguments.dropFirst())
@@ -30,6 +31,6 @@ case "--help", "-h", "help", nil:
         """)
     exit(commandLine.isEmpty ? 2 : 0)
 default:
-    FileHandle.standardError.write(Data("runnel: unknown command '\(commandLine[0])' (try runnel --help)\n".utf8))
+    StandardError.write("runnel: unknown command '\(commandLine[0])' (try runnel --help)\n")
     exit(2)
 }

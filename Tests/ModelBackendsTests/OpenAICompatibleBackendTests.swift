@@ -16,9 +16,9 @@ final class FakeChatServer: Sendable {
     let server: HTTPServer
     let log = ExchangeLog()
 
-    init(_ script: Script) throws {
+    init(_ script: Script, limits: ServerLimits = ServerLimits()) throws {
         let log = log
-        server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
+        server = try HTTPServer(host: "127.0.0.1", port: 0, limits: limits, loopCount: 1,
                                 errorResponse: { status, _ in HTTPResponse(status: status) }) { request, responder in
             log.record((try? JSONValue.parse(request.body)) ?? .null)
             switch script {
@@ -154,6 +154,27 @@ struct OpenAICompatibleBackendTests {
         while !fake.log.wasDisconnected, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
         #expect(fake.log.wasDisconnected)
         #expect(collected.all.count < 50)
+    }
+
+    /// A reader that falls behind pauses the upstream at its socket: all 24 MB arrive, in order,
+    /// although the server sends them faster than the first second of reading takes any.
+    @Test func aSlowReaderPausesTheUpstreamInsteadOfFailing() async throws {
+        let filler = String(repeating: "x", count: 8 * 1024)
+        let chunks = (0..<3000).map { FakeChatServer.content("\($0) " + filler) } + [FakeChatServer.finish("stop")]
+        var limits = ServerLimits()
+        limits.maxBufferedResponseBytes = 64 << 20
+        let fake = try FakeChatServer(.chunks(chunks, delay: 0), limits: limits)
+        let collected = Collected()
+        let outcome = try await fake.backend.generate(request) { delta in
+            if collected.all.isEmpty { try await Task.sleep(nanoseconds: 1_000_000_000) }
+            collected.add(delta)
+        }
+        #expect(outcome.finishReason == .stop)
+        let numbers = collected.all.map { delta -> Int in
+            guard case .text(let text) = delta else { return -1 }
+            return Int(text.prefix { $0 != " " }) ?? -1
+        }
+        #expect(numbers == Array(0..<3000))
     }
 
     @Test func unreachableServerFailsWithTheURL() async throws {
