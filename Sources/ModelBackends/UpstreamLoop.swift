@@ -46,6 +46,11 @@ final class UpstreamLoop: Sendable {
             for command in commands.withLock({ pending in defer { pending = [] }; return pending }) {
                 switch command {
                 case .add(let transfer):
+                    // Cancelled before it began (the task was cancelled as it called).
+                    guard !transfer.isCancelled else {
+                        transfer.ended(code: nil)
+                        continue
+                    }
                     active[transfer.handle] = transfer
                     runnel_curl_multi_add(multi, transfer.handle)
                 case .resume(let transfer):

@@ -74,6 +74,8 @@ final class UpstreamTransfer: Sendable {
         if resume { loop.submit(.resume(self)) }
     }
 
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
     func cancel(on loop: UpstreamLoop) {
         state.withLock { $0.cancelled = true }
         loop.submit(.cancel(self))
