@@ -92,6 +92,8 @@ public final class HTTPStreamWriter: Sendable {
     private struct Pending {
         var bytes: [UInt8] = []
         var whenDrained: [@Sendable () -> Void] = []
+        /// The body ends after these bytes.
+        var finishing = false
         var queued = false
     }
 
@@ -114,18 +116,26 @@ public final class HTTPStreamWriter: Sendable {
             defer { pending.queued = true }
             return !pending.queued
         }
-        guard queue else { return }
-        connection.loop.queue.async { self.deliverPending(to: connection) }
+        if queue { connection.loop.schedule(self) }
     }
 
-    /// On the connection's queue: hands it what was written since it last took the pieces.
-    private func deliverPending(to connection: HTTPConnection) {
-        let (bytes, waiters) = pending.withLock { pending -> ([UInt8], [@Sendable () -> Void]) in
+    /// On the connection's queue: hands it what was written since it last took the pieces, and
+    /// ends the body if that was asked after them.
+    func deliverPending() {
+        guard let connection else { return }
+        let taken = pending.withLock { pending in
             defer { pending = Pending() }
-            return (pending.bytes, pending.whenDrained)
+            return pending
         }
-        let whenDrained: (@Sendable () -> Void)? = waiters.isEmpty ? nil : { @Sendable in for waiter in waiters { waiter() } }
-        connection.writeStreamChunk(serial: serial, bytes: bytes, whenDrained: whenDrained)
+        let waiters = taken.whenDrained
+        if taken.bytes.isEmpty {
+            // Never an empty chunk: in chunked framing it would end the body.
+            for waiter in waiters { waiter() }
+        } else {
+            let whenDrained: (@Sendable () -> Void)? = waiters.isEmpty ? nil : { @Sendable in for waiter in waiters { waiter() } }
+            connection.writeStreamChunk(serial: serial, bytes: taken.bytes, whenDrained: whenDrained)
+        }
+        if taken.finishing { connection.finishStream(serial: serial) }
     }
 
     /// Cuts the response off by closing the connection, for a body that cannot be completed
@@ -135,11 +145,15 @@ public final class HTTPStreamWriter: Sendable {
         connection.loop.queue.async { connection.close() }
     }
 
-    /// Ends the body; the connection then serves the next request or closes.
+    /// Ends the body after what was written; the connection then serves the next request or closes.
     public func finish() {
         guard isOpen, let connection else { return }
-        let serial = serial
-        connection.loop.queue.async { connection.finishStream(serial: serial) }
+        let queue = pending.withLock { pending -> Bool in
+            pending.finishing = true
+            defer { pending.queued = true }
+            return !pending.queued
+        }
+        if queue { connection.loop.schedule(self) }
     }
 
     /// `handler` is called once, on some thread, when the stream ends for any reason (finished,

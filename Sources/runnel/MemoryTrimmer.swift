@@ -11,6 +11,9 @@ final class MemoryTrimmer: Sendable {
     /// start-up leaves free (migrations, schema reads, statements prepared on every connection:
     /// about a MiB over several arenas) goes back too, at the first tick.
     static let thresholdBytes = 1 << 20
+    /// How much what is free must have changed since the last trim: the last frees of a peak
+    /// come in small amounts, and a trim that missed them left a MiB resident.
+    static let changeBytes = 64 << 10
 
     /// `nonisolated(unsafe)`: set once in init; Dispatch sources may be cancelled from any thread.
     nonisolated(unsafe) private let timer: any DispatchSourceTimer
@@ -30,12 +33,12 @@ final class MemoryTrimmer: Sendable {
         timer.cancel()
     }
 
-    /// Trims when much is free and that changed since the last trim (by half the threshold):
+    /// Trims when much is free and that changed since the last trim (by `changeBytes`):
     /// trimming walks every arena, so it is not repeated for the same free memory; but what was
     /// freed since (the last objects of a peak) can let whole pages go that could not before.
     private func trimIfWorthIt() {
         let free = runnel_malloc_free_bytes()
-        guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > Self.thresholdBytes / 2 else { return }
+        guard free > Self.thresholdBytes, abs(free - settled.load(ordering: .relaxed)) > Self.changeBytes else { return }
         _ = runnel_malloc_trim()
         settled.store(free, ordering: .relaxed)
         log.debug("memory: \(runnel_malloc_used_bytes() >> 20) MiB in use; \(free >> 20) MiB free, whose whole pages went back to the system")
