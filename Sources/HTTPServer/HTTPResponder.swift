@@ -69,6 +69,7 @@ public final class HTTPResponder: Sendable {
         connection.loop.queue.async {
             connection.beginStream(serial: serial, status: status, headers: headers, contentLength: contentLength,
                                    requestID: requestID, writer: writer)
+            writer.headDelivered()
         }
         return writer
     }
@@ -94,7 +95,11 @@ public final class HTTPStreamWriter: Sendable {
         var whenDrained: [@Sendable () -> Void] = []
         /// The body ends after these bytes.
         var finishing = false
+        /// A delivery is due: scheduled on the loop, or waiting for the head to go first.
         var queued = false
+        /// The head reached the connection. Pieces reach the loop another way than the head (a
+        /// wake-up source, not the queue), so they wait for it instead of overtaking it.
+        var headDelivered = false
     }
 
     init(connection: HTTPConnection?, serial: UInt64) {
@@ -113,10 +118,24 @@ public final class HTTPStreamWriter: Sendable {
         let queue = pending.withLock { pending -> Bool in
             pending.bytes.append(contentsOf: bytes)
             if let whenDrained { pending.whenDrained.append(whenDrained) }
-            defer { pending.queued = true }
-            return !pending.queued
+            return Self.markDue(&pending)
         }
         if queue { connection.loop.schedule(self) }
+    }
+
+    /// Marks a delivery as due; true when it is to be scheduled now.
+    private static func markDue(_ pending: inout Pending) -> Bool {
+        defer { pending.queued = true }
+        return !pending.queued && pending.headDelivered
+    }
+
+    /// On the connection's queue, once the head is out: delivers what was written meanwhile.
+    func headDelivered() {
+        let due = pending.withLock { pending -> Bool in
+            pending.headDelivered = true
+            return pending.queued
+        }
+        if due { deliverPending() }
     }
 
     /// On the connection's queue: hands it what was written since it last took the pieces, and
@@ -124,7 +143,7 @@ public final class HTTPStreamWriter: Sendable {
     func deliverPending() {
         guard let connection else { return }
         let taken = pending.withLock { pending in
-            defer { pending = Pending() }
+            defer { pending = Pending(headDelivered: true) }
             return pending
         }
         let waiters = taken.whenDrained
@@ -150,8 +169,7 @@ public final class HTTPStreamWriter: Sendable {
         guard isOpen, let connection else { return }
         let queue = pending.withLock { pending -> Bool in
             pending.finishing = true
-            defer { pending.queued = true }
-            return !pending.queued
+            return Self.markDue(&pending)
         }
         if queue { connection.loop.schedule(self) }
     }

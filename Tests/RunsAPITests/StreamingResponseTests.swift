@@ -39,6 +39,34 @@ struct StreamingResponseTests {
         #expect(closeHandlers.allSatisfy { $0.isSet })
     }
 
+    /// Pieces written the moment a stream starts never overtake its head, nor does its end: the
+    /// head goes through the loop's queue and pieces through its wake-up source, which other
+    /// streams' pieces may have queued before this head.
+    @Test func piecesWrittenAtOnceFollowTheHead() throws {
+        let server = try makeServer { _, responder in
+            let writer = responder.startStream(headers: HTTPHeaders([("content-type", "text/plain")]))
+            DispatchQueue.global().async {
+                writer.write(Array("a".utf8))
+                writer.write(Array("b".utf8))
+                writer.finish()
+            }
+        }
+        defer { server.shutdown(gracePeriod: 1) }
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            guard let client = try? TestHTTPClient(port: server.port) else { return }
+            for _ in 0..<100 {
+                client.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+                let raw = try? client.readUntil("0\r\n\r\n")
+                if raw.flatMap(Self.dechunked) != "ab" {
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+    }
+
     /// The body of a chunked response given whole (head included); bytes, since "\r\n" is one
     /// Character to a String.
     static func dechunked(_ raw: String) -> String? {
