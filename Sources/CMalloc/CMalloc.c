@@ -12,3 +12,7 @@ int runnel_malloc_trim(void) {
 size_t runnel_malloc_used_bytes(void) {
     return mallinfo2().uordblks;
 }
+
+void runnel_malloc_limit_arenas(int count) {
+    mallopt(M_ARENA_MAX, count);
+}

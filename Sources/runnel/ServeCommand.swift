@@ -10,6 +10,7 @@ import RunsStorage
 
 enum ServeCommand {
     static func run(arguments: [String]) -> Never {
+        MemoryTrimmer.limitArenas()
         let configuration: Configuration
         do {
             configuration = try Configuration.resolve(arguments: arguments, environment: ProcessInfo.processInfo.environment)

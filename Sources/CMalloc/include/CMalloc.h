@@ -13,4 +13,7 @@ size_t runnel_malloc_used_bytes(void);
 /// Returns the arenas' free pages to the system (malloc_trim(0)); 1 if any were returned.
 int runnel_malloc_trim(void);
 
+/// Caps how many arenas malloc keeps (M_ARENA_MAX; glibc's default is 8 per core).
+void runnel_malloc_limit_arenas(int count);
+
 #endif
