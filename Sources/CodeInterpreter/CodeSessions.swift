@@ -3,8 +3,6 @@ import FoundationEssentials
 import Glibc
 import RunsDomain
 import Synchronization
-#if canImport(Glibc)
-#endif
 
 /// A file handed to a session before a call, read piece by piece (`piece(n)`, nil past the end)
 /// only if the session does not hold it yet.

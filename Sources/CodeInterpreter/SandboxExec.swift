@@ -2,8 +2,6 @@ import CSandbox
 import FoundationEssentials
 import Glibc
 import RunsDomain
-#if canImport(Glibc)
-#endif
 
 /// `runnel sandbox-exec`: the helper mode a session is started through. It confines itself
 /// (a new session, rlimits, root dropped, no new privileges, and for level B Landlock and

@@ -1,8 +1,6 @@
 import FoundationEssentials
 import Glibc
 import RunsDomain
-#if canImport(Glibc)
-#endif
 
 /// Finds which sandbox level works here by starting a session at each and running a line of
 /// Python, level A first.

@@ -1,8 +1,6 @@
 import FoundationEssentials
 import Glibc
 import RunsDomain
-#if canImport(Glibc)
-#endif
 
 /// The files of a session folder, to tell which a call created or changed. Symbolic links and
 /// anything but regular files are never followed or reported: a link the code made to a host

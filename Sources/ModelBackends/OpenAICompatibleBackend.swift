@@ -64,7 +64,7 @@ public struct OpenAICompatibleBackend: ModelBackend {
 extension OpenAICompatibleBackend {
     /// Loads the HTTP client (libcurl) now: a node that could not reach its model server says so
     /// when it starts, not at its first run.
-    public static func prepareClient() throws {
+    public static func prepareClient() throws(BackendError) {
         _ = try UpstreamLoop.shared.get()
     }
 

@@ -19,8 +19,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         guard Self.isPostgres(text), let components = URLComponents(string: text) else {
             throw PostgresError(sqlState: nil, message: "The database URL is not a valid postgres:// or postgresql:// URL.")
         }
-        user = components.percentEncodedUser?.percentDecoded
-        password = components.percentEncodedPassword?.percentDecoded
+        user = components.user
+        password = components.password
         host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
         port = components.port ?? 5432
         let path = components.path.drop { $0 == "/" }

@@ -1,8 +1,6 @@
 import FoundationEssentials
 import Glibc
 import RunsDomain
-#if canImport(Glibc)
-#endif
 
 /// `runnel health`: exits 0 when the server configured by the same settings answers GET /health
 /// with 200. The container's HEALTHCHECK uses it, so the image needs no curl.

@@ -40,20 +40,19 @@ enum ServeCommand {
         } catch {
             fail("cannot open database \(Configuration.redactedDatabase(configuration.string("database"))): \(error)")
         }
+        let backend: any ModelBackend
         if configuration.string("backend") == "openai" {
             do {
                 try OpenAICompatibleBackend.prepareClient()
-            } catch let error as BackendError {
-                fail(error.error.message)
             } catch {
-                fail("\(error)")
+                fail(error.error.message)
             }
+            backend = OpenAICompatibleBackend(baseURL: configuration.string("backend_url"),
+                                              apiKey: configuration.string("backend_api_key"),
+                                              timeout: configuration.seconds("backend_timeout"))
+        } else {
+            backend = EchoBackend(delayPerTokenMilliseconds: configuration.int("echo_delay_ms"))
         }
-        let backend: any ModelBackend = configuration.string("backend") == "openai"
-            ? OpenAICompatibleBackend(baseURL: configuration.string("backend_url"),
-                                      apiKey: configuration.string("backend_api_key"),
-                                      timeout: configuration.seconds("backend_timeout"))
-            : EchoBackend(delayPerTokenMilliseconds: configuration.int("echo_delay_ms"))
         let engineSettings = RunEngineSettings(
             expirySeconds: configuration.int("run_expiry"), maxConcurrentRuns: configuration.int("max_concurrent_runs"),
             pollHoldSeconds: configuration.seconds("poll_hold"), streamKeepAliveSeconds: configuration.seconds("stream_keep_alive"),

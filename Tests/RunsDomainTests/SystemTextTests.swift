@@ -14,14 +14,6 @@ struct SystemTextTests {
         #expect("ab".replacingAll("abc", with: "x") == "ab")
     }
 
-    @Test func percentDecodingRejectsWhatIsMalformed() {
-        #expect("p%40ss%2Fw%C3%B8rd".percentDecoded == "p@ss/wørd")
-        #expect("plain".percentDecoded == "plain")
-        #expect("50%".percentDecoded == nil)
-        #expect("%zz".percentDecoded == nil)
-        #expect("%FF".percentDecoded == nil)
-    }
-
     @Test func trimmingAndPadding() {
         #expect(" \t value \r\n".trimmed == "value")
         #expect("   ".trimmed == "")

@@ -261,5 +261,9 @@ struct StoreSemanticsTests {
         #expect(url.description == "postgres://user:***@db.example:6543/runnel")
         #expect(!url.connectionString(extra: []).isEmpty)
         #expect(throws: PostgresError.self) { try PostgresURL("postgres://u@h:99999/x") }
+        // User and password are percent-decoded, as UTF-8; bytes that are not UTF-8 give none.
+        let encoded = try PostgresURL("postgres://p%40ss%2Fw%C3%B8rd:pa%3Ass@h/db")
+        #expect(encoded.user == "p@ss/wørd" && encoded.password == "pa:ss")
+        #expect(try PostgresURL("postgres://u%FF:x@h/db").user == nil)
     }
 }

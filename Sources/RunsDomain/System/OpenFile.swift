@@ -58,12 +58,12 @@ public final class OpenFile: Sendable {
 /// Standard error, written whole and unbuffered: for messages on the way to an exit.
 public enum StandardError {
     public static func write(_ text: String) {
-        try? OpenFile.shared.write(Array(text.utf8))
+        try? OpenFile.standardError.write(Array(text.utf8))
     }
 }
 
 extension OpenFile {
     /// Descriptor 2 itself (a copy could fail when descriptors run out, as errors are reported);
     /// a static is never released, so it is never closed.
-    fileprivate static let shared = OpenFile(descriptor: 2)
+    fileprivate static let standardError = OpenFile(descriptor: 2)
 }
