@@ -16,6 +16,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +38,15 @@ let package = Package(
         .target(name: "CodeInterpreter", dependencies: ["CSandbox", "RunsDomain"], swiftSettings: strictSettings),
         .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
         .target(name: "RunsDomain", swiftSettings: strictSettings),
+        .target(
+            name: "Observability",
+            dependencies: [
+                "RunsDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(name: "MigrationEmbedder", swiftSettings: strictSettings),
         .plugin(
             name: "EmbedMigrations",
@@ -44,7 +56,7 @@ let package = Package(
         .target(
             name: "RunsStorage",
             dependencies: [
-                "CSQLite", "CPostgres", "RunsDomain",
+                "CSQLite", "CPostgres", "RunsDomain", "Observability",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings,
@@ -60,19 +72,24 @@ let package = Package(
         .target(
             name: "RunsEngine",
             dependencies: [
-                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter",
+                "RunsDomain", "RunsWire", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter", "Observability",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .target(
             name: "RunsAPI",
-            dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends", "Retrieval"],
+            dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends", "Retrieval",
+                           "Observability", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter", "CMalloc"],
+            dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter", "CMalloc",
+                           "Observability",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strictSettings,
             // Packed relative relocations (glibc 2.36+, which Debian bookworm has; gold cannot
             // write them, lld ships with the toolchain): the position-independent binary's 1.8 MB
@@ -81,6 +98,8 @@ let package = Package(
         ),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strictSettings),
         .testTarget(name: "CodeInterpreterTests", dependencies: ["CodeInterpreter", "RunsEngine"], swiftSettings: strictSettings),
+        .testTarget(name: "ObservabilityTests", dependencies: ["Observability", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: strictSettings),
         .testTarget(name: "RunsDomainTests", dependencies: ["RunsDomain"], swiftSettings: strictSettings),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "RunsDomain", "RunsStorage", "StoreTestSupport"],
                     swiftSettings: strictSettings),
@@ -93,7 +112,8 @@ let package = Package(
         .testTarget(name: "ModelBackendsTests", dependencies: ["ModelBackends", "RunsDomain", "HTTPServer"], swiftSettings: strictSettings),
         .testTarget(
             name: "RunsAPITests",
-            dependencies: ["RunsAPI", "RunsEngine", "RunsWire", "HTTPServer", "RunsStorage", "RunsDomain", "StoreTestSupport"],
+            dependencies: ["RunsAPI", "RunsEngine", "RunsWire", "HTTPServer", "RunsStorage", "RunsDomain", "StoreTestSupport",
+                           "Observability", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
     ],

@@ -23,6 +23,12 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         var continuePending = false
         /// The streamed response has a Content-Length: its bytes go out without chunk framing.
         var identityBody = false
+        var method: String
+        var responder: HTTPResponder
+        var startedAt: UInt64
+        /// Of a streamed answer, once its head is out.
+        var status: Int?
+        var bodyBytes = 0
 
         /// Whether a streamed body goes out in chunks: HTTP/1.1, no Content-Length, not a HEAD answer.
         var chunked: Bool { version == .http1_1 && !identityBody && !isHead }
@@ -198,16 +204,18 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     }
 
     private func dispatch(_ request: HTTPRequest, streamed: Bool = false) {
+        let started = DispatchTime.now().uptimeNanoseconds
         serial &+= 1
         _ = apply(machine.handle(.requestDispatched(keepAlive: request.keepAlive)))
-        exchange = Exchange(serial: serial, version: request.version, isHead: request.method == "HEAD")
+        let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
+        exchange = Exchange(serial: serial, version: request.version, isHead: request.method == "HEAD", method: request.method,
+                            responder: responder, startedAt: started)
         var request = request
         if streamed {
             _ = apply(machine.handle(.bodyStreamOpened))
             exchange?.continuePending = request.version == .http1_1 && request.headers.hasToken("100-continue", in: "expect")
             request.bodyStream = HTTPBodyStream(source: self, serial: serial)
         }
-        let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         server.handler(request, responder)
         // Decoding goes on in the caller's loop, which asked for this request.
         if let response = responder.handlerReturned() { complete(serial: serial, response: response, requestID: responder.requestID, decodeNext: false) }
@@ -288,6 +296,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         if response.headers["x-request-id"] == nil { response.headers.add("x-request-id", requestID) }
         enqueue(response.serialized(version: exchange.version, keepAlive: machine.keepsConnection, includeBody: !exchange.isHead))
         self.exchange = nil
+        report(exchange, status: response.status, bodyBytes: exchange.isHead ? 0 : response.body.count)
         let now = Self.now
         let decodeNext = apply(machine.handle(.responseQueued(now: now)))
         flush(at: now)
@@ -319,6 +328,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         out.append(contentsOf: [13, 10])
         self.exchange?.writer = writer
         self.exchange?.identityBody = identity
+        self.exchange?.status = status
         enqueue(out)
         flush()
     }
@@ -329,6 +339,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             return
         }
         if let whenDrained { drainWaiters.append(whenDrained) }
+        if !exchange.isHead { self.exchange?.bodyBytes += bytes.count }
         if exchange.chunked {
             var frame = Array(String(bytes.count, radix: 16).utf8)
             frame.append(contentsOf: [13, 10])
@@ -362,6 +373,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         guard machine.phase == .streaming, let exchange, exchange.serial == serial else { return }
         if exchange.chunked { enqueue(Array("0\r\n\r\n".utf8)) }
         self.exchange = nil
+        report(exchange, status: exchange.status ?? 200, bodyBytes: exchange.bodyBytes)
         exchange.writer?.markClosed()
         let now = Self.now
         let decodeNext = apply(machine.handle(.streamFinished(now: now)))
@@ -372,7 +384,9 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     /// An answer after which nothing more is read from this client (a malformed request, a limit).
     private func respondAndClose(_ response: HTTPResponse) {
         var response = response
-        response.headers.add("x-request-id", server.requestIDs.next())
+        let requestID = server.requestIDs.next()
+        response.headers.add("x-request-id", requestID)
+        reportUnparsed(requestID: requestID, response: response)
         enqueue(response.serialized(version: .http1_1, keepAlive: false, includeBody: true))
         _ = apply(machine.handle(.protocolError))
         flush()
@@ -380,12 +394,29 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
 
     private func answerRequestTimeout() {
         var response = server.errorResponse(408, "The request head was not received in time.")
-        response.headers.add("x-request-id", server.requestIDs.next())
+        let requestID = server.requestIDs.next()
+        response.headers.add("x-request-id", requestID)
+        reportUnparsed(requestID: requestID, response: response)
         enqueue(response.serialized(version: .http1_1, keepAlive: false, includeBody: true))
         let before = outboundOffset
         flush()
         // A client that will not even take the 408 is simply dropped.
         if !machine.isClosed, outboundOffset == before { perform(.failed) }
+    }
+
+    // MARK: Observing
+
+    private func report(_ exchange: Exchange, status: Int, bodyBytes: Int) {
+        guard let observer = server.observer else { return }
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- exchange.startedAt
+        observer(HTTPExchangeRecord(requestID: exchange.responder.requestID, method: exchange.method, route: exchange.responder.route,
+                                    status: status, bodyBytes: bodyBytes, nanoseconds: Int64(clamping: elapsed)))
+    }
+
+    /// An answer to input that never became a request: nothing was matched or timed.
+    private func reportUnparsed(requestID: String, response: HTTPResponse) {
+        server.observer?(HTTPExchangeRecord(requestID: requestID, method: nil, route: nil, status: response.status,
+                                            bodyBytes: response.body.count, nanoseconds: 0))
     }
 
     // MARK: Writing
@@ -465,6 +496,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         timer?.cancel()
         timer = nil
         idleSince.store(0, ordering: .relaxed)
+        if let exchange { report(exchange, status: exchange.status ?? HTTPExchangeRecord.clientClosed, bodyBytes: exchange.bodyBytes) }
         let writer = exchange?.writer
         exchange = nil
         writer?.markClosed()

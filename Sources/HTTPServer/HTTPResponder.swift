@@ -9,11 +9,19 @@ public final class HTTPResponder: Sendable {
     private let answered = Atomic<Bool>(false)
     /// An answer given within the handler's own call, and whether that call has returned.
     private let inline = Mutex<(response: HTTPResponse?, returned: Bool)>((nil, false))
+    private let matchedRoute = Mutex<String?>(nil)
 
     init(connection: HTTPConnection, serial: UInt64, requestID: String) {
         self.connection = connection
         self.serial = serial
         self.requestID = requestID
+    }
+
+    /// The route template the request matched, for the access log and the metrics (never the
+    /// raw path, which carries ids).
+    public var route: String? {
+        get { matchedRoute.withLock { $0 } }
+        set { matchedRoute.withLock { $0 = newValue } }
     }
 
     /// The I/O loop the request arrived on, 0 up to the server's loop count. The handler's own

@@ -32,13 +32,15 @@ final class HTTPServerCore: Sendable {
     let handler: HTTPHandler
     let errorResponse: HTTPErrorResponder
     let streamsBody: HTTPRequestDecoder.BodyStreaming?
+    let observer: HTTPExchangeObserver?
     let requestIDs = RequestIDGenerator()
     private let connections = Mutex<(table: [ObjectIdentifier: HTTPConnection], evicting: Int)>(([:], 0))
     private let inflightBodyBytes = Atomic<Int>(0)
 
     init(limits: ServerLimits, maxConnections: Int, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder,
-         streamsBody: HTTPRequestDecoder.BodyStreaming?) {
+         streamsBody: HTTPRequestDecoder.BodyStreaming?, observer: HTTPExchangeObserver?) {
         self.limits = limits
+        self.observer = observer
         self.streamsBody = streamsBody
         self.maxConnections = maxConnections
         self.handler = handler
@@ -140,6 +142,7 @@ public final class HTTPServer: Sendable {
         onError: @escaping @Sendable (String) -> Void = { _ in },
         streamsBody: HTTPRequestDecoder.BodyStreaming? = nil,
         turnStarted: (@Sendable (_ lane: Int) -> Void)? = nil,
+        observer: HTTPExchangeObserver? = nil,
         errorResponse: @escaping HTTPErrorResponder, handler: @escaping HTTPHandler
     ) throws {
         let descriptors = Socket.raiseDescriptorLimit()
@@ -153,7 +156,7 @@ public final class HTTPServer: Sendable {
         self.port = boundPort
         self.host = host
         core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse,
-                              streamsBody: streamsBody)
+                              streamsBody: streamsBody, observer: observer)
         do {
             loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError, turnStarted: turnStarted) }
         } catch {

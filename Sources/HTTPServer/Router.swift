@@ -6,7 +6,9 @@
 /// matched become strings.
 public struct Router<Handler: Sendable>: Sendable {
     public enum Match {
-        case found(Handler, parameters: [String: String])
+        /// `template` is the route's pattern in OpenAPI form, with the optional prefix when the
+        /// path had it, e.g. `/v1/threads/{thread_id}`: a label for logs and metrics without ids.
+        case found(Handler, parameters: [String: String], template: String)
         case notFound
         case methodNotAllowed(allowed: [String])
     }
@@ -16,6 +18,8 @@ public struct Router<Handler: Sendable>: Sendable {
         var segments: [RouteSegment]
         var handler: Handler
         var literalCount: Int
+        /// Without the optional prefix, and with it.
+        var template: (bare: String, prefixed: String)
     }
 
     /// More segments than any route has: such a path matches nothing.
@@ -42,7 +46,14 @@ public struct Router<Handler: Sendable>: Sendable {
         }
         precondition(segments.count <= Self.maxSegments, "route \(pattern) has too many segments")
         let literals = segments.count { if case .literal = $0 { true } else { false } }
-        routes.append(Route(method: method, segments: segments, handler: handler, literalCount: literals))
+        let bare = "/" + segments.map { segment in
+            switch segment {
+            case .literal(let bytes): String(decoding: bytes, as: UTF8.self)
+            case .parameter(let name): "{\(name)}"
+            }
+        }.joined(separator: "/")
+        let template = (bare, optionalPrefix.map { "/" + $0 + bare } ?? bare)
+        routes.append(Route(method: method, segments: segments, handler: handler, literalCount: literals, template: template))
     }
 
     /// The routes whose handler `transform` keeps, as a router of their own: a cheap question
@@ -51,7 +62,8 @@ public struct Router<Handler: Sendable>: Sendable {
         var kept = Router<Other>(optionalPrefix: optionalPrefix)
         kept.routes = routes.compactMap { route in
             transform(route.handler).map {
-                Router<Other>.Route(method: route.method, segments: route.segments, handler: $0, literalCount: route.literalCount)
+                Router<Other>.Route(method: route.method, segments: route.segments, handler: $0, literalCount: route.literalCount,
+                                    template: route.template)
             }
         }
         return kept
@@ -63,15 +75,18 @@ public struct Router<Handler: Sendable>: Sendable {
             withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: Self.maxSegments + 2) { cuts in
                 guard let count = Self.cut(bytes, into: cuts) else { return .notFound }
                 var parts = UnsafeMutableBufferPointer(rebasing: cuts[0..<count])
+                var prefixed = false
                 if let prefix = prefixBytes, let first = parts.first, Self.equal(bytes, first, prefix) {
                     parts = UnsafeMutableBufferPointer(rebasing: parts.dropFirst())
+                    prefixed = true
                 }
-                return match(method: method, bytes: bytes, parts: UnsafeBufferPointer(parts))
+                return match(method: method, bytes: bytes, parts: UnsafeBufferPointer(parts), prefixed: prefixed)
             }
         }
     }
 
-    private func match(method: String, bytes: UnsafeBufferPointer<UInt8>, parts: UnsafeBufferPointer<Range<Int>>) -> Match {
+    private func match(method: String, bytes: UnsafeBufferPointer<UInt8>, parts: UnsafeBufferPointer<Range<Int>>,
+                       prefixed: Bool) -> Match {
         var allowed: [String] = []
         var best: Route?
         guard parts.count < byCount.count else { return .notFound }
@@ -84,7 +99,9 @@ public struct Router<Handler: Sendable>: Sendable {
             // `/threads/runs` beats `/threads/:thread_id`: the most literal segments win.
             if best.map({ route.literalCount > $0.literalCount }) ?? true { best = route }
         }
-        if let best { return .found(best.handler, parameters: Self.parameters(of: best.segments, bytes, parts)) }
+        if let best {
+            return .found(best.handler, parameters: Self.parameters(of: best.segments, bytes, parts), template: prefixed ? best.template.prefixed : best.template.bare)
+        }
         if allowed.isEmpty { return .notFound }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .methodNotAllowed(allowed: allowed)

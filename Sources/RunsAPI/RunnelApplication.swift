@@ -1,3 +1,4 @@
+import Logging
 import Dispatch
 import HTTPServer
 import ModelBackends
@@ -17,6 +18,7 @@ public final class RunnelApplication: Sendable {
     private let keys: APIKeys
     private let services: Services
     private let log: Logger
+    private let metrics: MetricsEndpoint?
     public let engine: RunEngine
     /// Indexes vector store files in the background; started with the engine.
     public let ingestion: IngestionPool
@@ -26,8 +28,9 @@ public final class RunnelApplication: Sendable {
     public init(database: any Store, keys: APIKeys, backend: any ModelBackend = EchoBackend(),
                 engineSettings: RunEngineSettings = RunEngineSettings(), clock: any Clock = SystemClock(), log: Logger,
                 node: String? = nil, bus: (any ClusterBus)? = nil, retrieval: RetrievalSettings = RetrievalSettings(),
-                code: CodeInterpreterSetup = CodeInterpreterSetup.off) {
+                code: CodeInterpreterSetup = CodeInterpreterSetup.off, metrics: MetricsEndpoint? = nil) {
         self.database = database
+        self.metrics = metrics
         self.keys = keys
         self.log = log
         let ids = ObjectIDGenerator(clock: clock)
@@ -39,6 +42,13 @@ public final class RunnelApplication: Sendable {
                            node: node, bus: bus, embeddings: embeddings, code: code)
         var router = Router<Route>(optionalPrefix: "v1")
         router.add("GET", "/health", .open { _ in JSONResponse.make(["status": "ok"]) })
+        if let metrics {
+            let engine = engine
+            router.add("GET", "/metrics", .open { [keys] request in
+                metrics.refusal(authorization: request.headers["authorization"], keys: keys)
+                    ?? metrics.answer(engine: engine, database: database)
+            })
+        }
         AssistantsEndpoints.register(in: &router)
         ThreadsEndpoints.register(in: &router)
         MessagesEndpoints.register(in: &router)
@@ -46,7 +56,7 @@ public final class RunnelApplication: Sendable {
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
                                   pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings,
-                                  log: { log.warning($0) }, info: { log.info($0) })
+                                  log: { log.warning("\($0)") }, info: { log.info("\($0)") })
         let routes = RetrievalRoutes(database: database, log: log, pollHoldSeconds: engineSettings.pollHoldSeconds,
                                      embeddings: embeddings)
         VectorStoresEndpoints.register(in: &router, routes)
@@ -59,7 +69,7 @@ public final class RunnelApplication: Sendable {
 
     /// Picks the requests whose body is streamed to their route (uploads), with its limit.
     @Sendable public func streamsBody(_ head: HTTPRequestHead) -> Int? {
-        guard case .found(let maxBytes, _) = uploads.match(method: head.method, path: head.path) else { return nil }
+        guard case .found(let maxBytes, _, _) = uploads.match(method: head.method, path: head.path) else { return nil }
         return maxBytes
     }
 
@@ -67,6 +77,25 @@ public final class RunnelApplication: Sendable {
     /// transaction from before must not answer requests that arrived after it began.
     @Sendable public func turnStarted(lane: Int) {
         database.laneReaders?.endTurn(lane: lane)
+    }
+
+    /// Feeds the access log and the request metrics; give it to the HTTP server.
+    public var requestObserver: HTTPExchangeObserver { RequestObserver.make(log: log) }
+
+    /// The separate metrics port: `/metrics` and `/health`, open, and nothing else.
+    public func handleMetricsPort(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let path = request.path
+        if request.method == "GET" || request.method == "HEAD", let metrics, path == "/metrics" {
+            responder.route = "/metrics"
+            return responder.send(metrics.answer(engine: engine, database: database))
+        }
+        if request.method == "GET" || request.method == "HEAD", path == "/health" {
+            responder.route = "/health"
+            return responder.send(JSONResponse.make(["status": "ok"]))
+        }
+        responder.send(ErrorResponses.envelope(status: 404, type: "invalid_request_error",
+                                               message: "Invalid URL (\(request.method) \(path)): this port serves /metrics and /health.",
+                                               param: nil, code: nil))
     }
 
     /// For errors the HTTP layer finds before a request reaches the application.
@@ -88,7 +117,8 @@ public final class RunnelApplication: Sendable {
                 param: nil, code: nil)
             response.headers.add("allow", allowed.joined(separator: ", "))
             responder.send(response)
-        case .found(let route, let parameters):
+        case .found(let route, let parameters, let template):
+            responder.route = template
             if case .open(let answer) = route {
                 responder.send(answer(request))
                 return

@@ -1,3 +1,4 @@
+import Logging
 import Dispatch
 import RunsDomain
 import RunsStorage

@@ -1,3 +1,5 @@
+import Logging
+import Observability
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -333,6 +335,7 @@ public final class RunEngine: Sendable {
     /// always (polls anywhere wait for them), everything when a stream elsewhere may follow.
     public func publish(_ runID: String, _ events: [RunEvent], everywhere: Bool = false) {
         guard !events.isEmpty else { return }
+        observe(events)
         live.update(events)
         hub.publish(runID, events)
         guard bus.reachesOtherNodes else { return }
@@ -341,6 +344,12 @@ public final class RunEngine: Sendable {
     }
 
     var currentControls: [String: RunControl] { controls.withLock { $0 } }
+
+    /// Runs executing on this node now; on PostgreSQL each holds a lease.
+    public var executingCount: Int { controls.withLock { $0.count } }
+
+    /// Runs waiting for a slot, as of the last claim pass plus those queued here since.
+    public var queuedEstimate: Int { max(0, waitingEstimate.load(ordering: .relaxed)) }
 
     /// The lease deadline for a lease taken or renewed now, in milliseconds.
     func leaseDeadline() -> Int { clock.milliseconds + Int(settings.leaseSeconds * 1000) }

@@ -1,3 +1,5 @@
+import Logging
+import Observability
 import CodeInterpreter
 import ModelBackends
 import RunsDomain
@@ -101,6 +103,7 @@ struct RunExecutor {
 
     private func generate(_ run: Run, project: String) async throws {
         let runID = runID
+        let firstToken = FirstTokenTimer()
         let searchable = FileSearchTool.isOffered(in: run)
         if searchable { await waitForIngestion(run, project: project) }
         let coding = CodeInterpreterTool.isOffered(in: run)
@@ -144,10 +147,15 @@ struct RunExecutor {
             // Deltas go straight from the backend into the recorder, one awaited at a time: nothing
             // queues between them, so a slow recorder slows the model's stream instead of filling memory.
             let call = Task<ModelOutcome, any Error> {
-                try await backend.generate(request) { try await recorder.record($0) }
+                try await backend.generate(request) { delta in
+                    firstToken.deltaArrived()
+                    try await recorder.record(delta)
+                }
             }
             control.attach(call)
+            let callStarted = Telemetry.now
             let result = await call.result
+            recordModelCall(result, since: callStarted)
             if case .failure(let failure as TurnRecorder.StorageFailure) = result { throw failure.error }
             if case .success = result, control.reason == nil, recorder.isEmpty { try await recorder.openMessage() }
             if case .success(let outcome) = result, control.reason == nil, outcome.finishReason != .length,
@@ -169,6 +177,17 @@ struct RunExecutor {
                 }
             }
             return await settle(command(for: result, run: run, request: request, used: used, recorder: recorder), recorder: recorder)
+        }
+    }
+
+    private func recordModelCall(_ result: Result<ModelOutcome, any Error>, since start: UInt64) {
+        switch result {
+        case .success(let outcome):
+            Telemetry.modelCall(outcome: "ok", since: start, promptTokens: outcome.usage.promptTokens,
+                                completionTokens: outcome.usage.completionTokens)
+        case .failure(let error):
+            let cancelled = error is CancellationError || control.reason != nil
+            Telemetry.modelCall(outcome: cancelled ? "cancelled" : "error", since: start, promptTokens: 0, completionTokens: 0)
         }
     }
 

@@ -1,5 +1,6 @@
 import DequeModule
 import Dispatch
+import Observability
 import Synchronization
 
 public struct PostgresOptions: Sendable {
@@ -35,6 +36,7 @@ public final class PostgresStore: Store {
     public let options: PostgresOptions
     public var dialect: SQLDialect { .postgresql }
     private let slots: [PostgresSlot]
+    private let timers = Telemetry.DatabaseTimers(database: "postgresql")
     private let pool: Mutex<(idle: [Int], waiting: Deque<@Sendable (Int) -> Void>)>
 
     /// Connects once (so a wrong URL fails at start, not at the first request) and migrates.
@@ -57,16 +59,24 @@ public final class PostgresStore: Store {
 
     public func read<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                         completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        borrow { connection in completion(Result { try body(connection()) }) }
+        let start = Telemetry.now, timers = timers
+        borrow { connection in
+            let result = Result { try body(connection()) }
+            timers.record(.read, since: start)
+            completion(result)
+        }
     }
 
     public func write<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                          completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let start = Telemetry.now, timers = timers
         borrow { connection in
-            completion(Result {
+            let result = Result {
                 let session = try connection()
                 return try session.transaction { try body(session) }
-            })
+            }
+            timers.record(.write, since: start)
+            completion(result)
         }
     }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import FoundationEssentials
+import Observability
 import RunsDomain
 import Synchronization
 
@@ -45,6 +46,7 @@ public final class SQLiteStore: Store {
     private let readers: [ConnectionSlot]
     private let nextReader = Atomic<Int>(0)
     private let lanes: SQLiteLaneReaders
+    private let timers = Telemetry.DatabaseTimers(database: "sqlite")
     public var laneReaders: (any LaneReaders)? { lanes }
 
     /// Opens (creating the file and its directory if missing) and applies pending migrations.
@@ -78,14 +80,23 @@ public final class SQLiteStore: Store {
     public func read<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                         completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
         let slot = readers[nextReader.add(1, ordering: .relaxed).newValue % readers.count]
-        slot.queue.async { completion(Result { try body(slot.connection) }) }
+        let start = Telemetry.now, timers = timers
+        slot.queue.async {
+            let result = Result { try body(slot.connection) }
+            timers.record(.read, since: start)
+            completion(result)
+        }
     }
 
     /// Runs `body` in a transaction on the writer's queue; writes are serialized there, and those
     /// that arrive while it is busy are committed together (`SQLiteWriteBatch`).
     public func write<T>(_ body: @escaping @Sendable (any SQLSession) throws -> T,
                          completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
-        writes.submit(body, completion: completion)
+        let start = Telemetry.now, timers = timers
+        writes.submit(body, completion: { result in
+            timers.record(.write, since: start)
+            completion(result)
+        })
     }
 
     public func readNow<T>(_ body: (any SQLSession) throws -> T) throws -> T {

@@ -1,3 +1,4 @@
+import Logging
 import CodeInterpreter
 import FoundationEssentials
 import Glibc

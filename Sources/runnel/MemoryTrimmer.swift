@@ -1,3 +1,4 @@
+import Logging
 import CMalloc
 import Dispatch
 import HTTPServer

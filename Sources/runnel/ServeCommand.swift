@@ -1,8 +1,10 @@
+import Logging
 import Dispatch
 import FoundationEssentials
 import Glibc
 import HTTPServer
 import ModelBackends
+import Observability
 import RunsAPI
 import RunsDomain
 import RunsEngine
@@ -21,16 +23,14 @@ enum ServeCommand {
             print(Configuration.helpText, terminator: "")
             exit(0)
         }
-        let level: Logger.Level = switch configuration.string("log_level") {
-        case "debug": .debug
-        case "warning": .warning
-        case "error": .error
-        default: .info
-        }
-        let log = Logger(minimum: level)
+        LineLogHandler.bootstrap(format: LogFormat(rawValue: configuration.string("log_format")) ?? .text,
+                                 level: Logger.Level(rawValue: configuration.string("log_level")) ?? .info)
+        let log = Logger(label: "runnel")
+        // Before anything records a metric: a metric made earlier would report to no one.
+        let metrics = MetricsSetup.bootstrap(configuration)
         // A vanished client must never kill the process; sends also pass MSG_NOSIGNAL.
         signal(SIGPIPE, SIG_IGN)
-        if let notice = CPUScheduling.apply(configuration.string("cpu_scheduling")) { log.warning(notice) }
+        if let notice = CPUScheduling.apply(configuration.string("cpu_scheduling")) { log.warning("\(notice)") }
 
         let node = RunEngine.makeNodeName()
         let database: any Store
@@ -71,7 +71,7 @@ enum ServeCommand {
         let code = CodeInterpreterStartup.setUp(configuration, log: log)
         let application = RunnelApplication(database: database, keys: APIKeys(configuration.apiKeys), backend: backend,
                                             engineSettings: engineSettings, log: log, node: node, bus: bus, retrieval: retrieval,
-                                            code: code)
+                                            code: code, metrics: metrics)
         do {
             try application.engine.start()
             try application.ingestion.start()
@@ -91,15 +91,18 @@ enum ServeCommand {
         do {
             server = try HTTPServer(
                 host: configuration.string("host"), port: configuration.int("port"), limits: limits,
-                onError: { log.warning($0) }, streamsBody: application.streamsBody, turnStarted: application.turnStarted,
-                errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+                onError: { log.warning("\($0)") }, streamsBody: application.streamsBody, turnStarted: application.turnStarted,
+                observer: application.requestObserver, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
-        if let notice = server.connectionLimitNotice { log.warning(notice) }
+        if let notice = server.connectionLimitNotice { log.warning("\(notice)") }
+        metrics?.countConnections { server.connectionCount }
+        let metricsServer = MetricsSetup.listen(configuration, application: application, limits: limits, log: log)
         StopSignals.install { number in
             log.info("received signal \(number); finishing in-flight requests (up to \(limits.shutdownGracePeriod) s)")
             let deadline = Date().addingTimeInterval(limits.shutdownGracePeriod)
+            metricsServer?.shutdown(gracePeriod: 0)
             server.shutdown(gracePeriod: limits.shutdownGracePeriod)
             application.ingestion.stop()
             application.engine.stop(timeout: max(0, deadline.timeIntervalSinceNow))

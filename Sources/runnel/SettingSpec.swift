@@ -22,8 +22,8 @@ struct SettingSpec: Sendable {
         switch kind {
         case .seconds: "SECONDS"
         case .integer: key.hasSuffix("_bytes") ? "BYTES" : (key == "port" ? "PORT" : "N")
-        case .choice: key == "log_level" ? "LEVEL" : "MODE"
-        case .text: key == "database" ? "PATH|URL" : (key.hasSuffix("_url") ? "URL" : key.uppercased())
+        case .choice: key == "log_level" ? "LEVEL" : (key == "log_format" ? "FORMAT" : "MODE")
+        case .text: key == "database" ? "PATH|URL" : (key.hasSuffix("_url") ? "URL" : (key.hasPrefix("tls_") ? "FILE" : key.uppercased()))
         case .secret: "KEY"
         }
     }
@@ -43,7 +43,16 @@ struct SettingSpec: Sendable {
         SettingSpec("port", default: "8080", .integer(0...65535), help: "Port to listen on; 0 picks a free one."),
         SettingSpec("database", default: "./runnel.sqlite",
                     help: "SQLite file (created with its directory if missing), or a postgres:// URL shared by several nodes."),
-        SettingSpec("log_level", default: "info", .choice(["debug", "info", "warning", "error"]), help: "Least severe log level written to stderr."),
+        SettingSpec("log_level", default: "info", .choice(["debug", "info", "warning", "error"]),
+                    help: "Least severe log level written to stderr; info has a line per request and per run transition."),
+        SettingSpec("log_format", default: "text", .choice(["text", "json"]), help: "Log lines as text or as one JSON object each."),
+        SettingSpec("metrics", default: "on", .choice(["on", "off"]), help: "Serve Prometheus metrics at GET /metrics."),
+        SettingSpec("metrics_port", default: "0", .integer(0...65535),
+                    help: "Also serve /metrics (and /health) on this port of --host, without a key; 0: none. With API keys, /metrics on the main port answers only --metrics-key."),
+        SettingSpec("metrics_key", default: "", .secret,
+                    help: "Bearer key that may read /metrics on the main port when API keys are configured (a project's key never may)."),
+        SettingSpec("tls_cert", default: "", .text, help: "PEM certificate chain: serve HTTPS (TLS 1.2+) instead of HTTP; reread on SIGHUP."),
+        SettingSpec("tls_key", default: "", .text, help: "PEM private key of --tls-cert; reread on SIGHUP."),
         SettingSpec("max_body_bytes", default: "33554432", .integer(1...Int(Int32.max)), help: "Largest request body accepted (413 beyond)."),
         SettingSpec("max_header_bytes", default: "16384", .integer(1024...1_048_576), help: "Largest request head accepted (431 beyond)."),
         SettingSpec("max_connections", default: "10000", .integer(1...1_000_000),

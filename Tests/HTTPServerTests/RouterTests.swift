@@ -12,7 +12,7 @@ struct RouterTests {
     }()
 
     func found(_ method: String, _ path: String) -> (String, [String: String])? {
-        if case .found(let handler, let parameters) = router.match(method: method, path: path[...]) {
+        if case .found(let handler, let parameters, _) = router.match(method: method, path: path[...]) {
             return (handler, parameters)
         }
         return nil
@@ -26,6 +26,18 @@ struct RouterTests {
 
     @Test func literalRoutesAreFoundBesideParameters() {
         #expect(found("POST", "/v1/threads/runs")?.0 == "create-thread-and-run")
+    }
+
+    /// Labels name the route, never the ids in the path.
+    @Test func theTemplateNamesTheRouteWithoutItsIDs() {
+        for (path, expected) in [("/v1/threads/t_1/messages/m%201", "/v1/threads/{thread_id}/messages/{message_id}"),
+                                 ("/threads/t_1/messages/m%201/", "/threads/{thread_id}/messages/{message_id}")] {
+            guard case .found(_, _, let template) = router.match(method: "GET", path: path[...]) else {
+                Issue.record("expected a route for \(path)")
+                continue
+            }
+            #expect(template == expected)
+        }
     }
 
     @Test func headUsesGet() {
@@ -53,7 +65,7 @@ struct RouterTests {
 
     @Test func compactMapKeepsTheChosenRoutesWithTheirPatterns() {
         let lengths = router.compactMap { handler in handler.hasPrefix("get") ? handler.count : nil }
-        guard case .found(let length, let parameters) = lengths.match(method: "GET", path: "/v1/threads/t1") else {
+        guard case .found(let length, let parameters, _) = lengths.match(method: "GET", path: "/v1/threads/t1") else {
             Issue.record("expected a kept route")
             return
         }
@@ -75,7 +87,7 @@ struct RouterEdgeTests {
     }()
 
     func handler(_ path: String) -> String? {
-        if case .found(let handler, _) = router.match(method: "GET", path: path[...]) { return handler }
+        if case .found(let handler, _, _) = router.match(method: "GET", path: path[...]) { return handler }
         return nil
     }
 
@@ -92,12 +104,12 @@ struct RouterEdgeTests {
     }
 
     @Test func parametersArePercentDecodedAndKeepTheirBytes() {
-        guard case .found(_, let parameters) = router.match(method: "GET", path: "/threads/a%2Fb%20c") else {
+        guard case .found(_, let parameters, _) = router.match(method: "GET", path: "/threads/a%2Fb%20c") else {
             Issue.record("expected a match")
             return
         }
         #expect(parameters == ["thread_id": "a/b c"])
-        guard case .found(_, let unicode) = router.match(method: "GET", path: "/threads/é") else {
+        guard case .found(_, let unicode, _) = router.match(method: "GET", path: "/threads/é") else {
             Issue.record("expected a match")
             return
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import HTTPServer
 @testable import RunsAPI
@@ -15,7 +16,7 @@ final class LiveServer: @unchecked Sendable {
 
     init(keys: [APIKeys.Entry] = []) throws {
         scratch = try TemporaryDatabase()
-        application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: Logger(minimum: .error))
+        application = RunnelApplication(database: scratch.database, keys: APIKeys(keys), log: .quiet)
         server = try HTTPServer(host: "127.0.0.1", port: 0, limits: ServerLimits(), loopCount: 1,
                                 errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import ModelBackends
 @testable import RunsAPI
@@ -21,7 +22,7 @@ final class EngineHarness: @unchecked Sendable {
         ids = ObjectIDGenerator(clock: clock)
         engine = RunEngine(database: scratch.database, backend: EchoBackend(delayPerTokenMilliseconds: delayMilliseconds), clock: clock,
                            ids: ids, settings: RunEngineSettings(expirySeconds: 600, endingRetry: endingRetry),
-                           log: Logger(minimum: .error))
+                           log: .quiet)
         hub = engine.hub
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -72,5 +73,14 @@ final class TestHTTPClient {
         let count = recv(fd, &chunk, chunk.count, 0)
         guard count > 0 else { throw POSIXError(.ECONNRESET) }
         buffer.append(contentsOf: chunk[0..<count])
+    }
+}
+
+extension Logging.Logger {
+    /// Errors only: a passing test prints nothing.
+    static var quiet: Logging.Logger {
+        var logger = Logging.Logger(label: "test")
+        logger.logLevel = .error
+        return logger
     }
 }
