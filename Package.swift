@@ -34,9 +34,10 @@ let package = Package(
         .target(name: "CEpoll"),
         .target(name: "CMalloc"),
         .target(name: "CCurl"),
+        .target(name: "CTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         .target(name: "CodeInterpreter", dependencies: ["CSandbox", "RunsDomain"], swiftSettings: strictSettings),
-        .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: strictSettings),
+        .target(name: "HTTPServer", dependencies: ["CEpoll", "CTLS"], swiftSettings: strictSettings),
         .target(name: "RunsDomain", swiftSettings: strictSettings),
         .target(
             name: "Observability",
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "runnel",
             dependencies: ["RunsAPI", "RunsEngine", "HTTPServer", "RunsStorage", "ModelBackends", "Retrieval", "CodeInterpreter", "CMalloc",
-                           "Observability",
+                           "Observability", "CTLS",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: strictSettings,

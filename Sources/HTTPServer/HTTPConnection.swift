@@ -57,14 +57,19 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     private var bodyWaiter: (@Sendable (HTTPBodyChunk) -> Void)?
     /// Producers of a streamed response waiting for its unsent bytes to drain.
     private var drainWaiters: [@Sendable () -> Void] = []
+    /// Set on an HTTPS connection; all bytes go through it.
+    private var tls: TLSSession?
+    /// The head timeout has started for the TLS handshake (it covers handshake and first head).
+    private var handshakeTimed = false
     /// Bytes of the in-flight body budget this connection holds for the request being read or answered.
     private var reservedBodyBytes = 0
     /// Monotonic nanoseconds since the connection has been waiting idle for a request; 0 while busy.
     /// Read from the accepting thread to pick the longest-idle connection at the limit.
     let idleSince = Atomic<Int64>(0)
 
-    init(fd: Int32, loop: EventLoop, server: HTTPServerCore) {
+    init(fd: Int32, loop: EventLoop, server: HTTPServerCore, tls: TLSSession? = nil) {
         self.fd = fd
+        self.tls = tls
         self.loop = loop
         self.server = server
         decoder = HTTPRequestDecoder(maxBodyBytes: server.limits.maxBodyBytes, maxHeaderBytes: server.limits.maxHeaderBytes,
@@ -121,7 +126,10 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             teardown()
             return false
         }
-        if actions.shutdownWrite { shutdown(fd, Int32(SHUT_WR)) }
+        if actions.shutdownWrite {
+            tls?.closeNotify()
+            shutdown(fd, Int32(SHUT_WR))
+        }
         if let interest = actions.interest {
             var events: UInt32 = 0
             if interest.read { events |= EventLoop.Interest.read }
@@ -148,24 +156,52 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     // MARK: Reading
 
     private func readable() {
+        switch receive() {
+        case .bytes where machine.phase == .lingering:
+            // Read only so the close sends no reset; nothing more is answered.
+            perform(.received(now: Self.now))
+        case .bytes(let count):
+            // One read per wake-up: other connections get their turn before a fast sender's next.
+            decoder.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
+            perform(.received(now: Self.now))
+            processInput()
+            if let tls, tls.hasPending { readAgainSoon(after: 0) }
+        case .end:
+            perform(.endOfInput(now: Self.now))
+        case .wait:
+            break
+        case .retry:
+            readAgainSoon(after: 5_000_000)
+        case .failed:
+            perform(.failed)
+        }
+    }
+
+    /// One read from the socket, or from the TLS session over it.
+    private func receive() -> TLSSession.Read {
+        if let tls {
+            if !handshakeTimed, !tls.established {
+                // A handshake that never finishes is a head that never arrives.
+                handshakeTimed = true
+                perform(.awaitingInput(.head, now: Self.now))
+            }
+            return tls.read(into: loop.scratch)
+        }
         while true {
             let count = recv(fd, loop.scratch.baseAddress, loop.scratch.count, 0)
-            if count > 0, machine.phase == .lingering {
-                // Read only so the close sends no reset; nothing more is answered.
-                perform(.received(now: Self.now))
-            } else if count > 0 {
-                // One read per wake-up: other connections get their turn before a fast sender's next.
-                decoder.append(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]))
-                perform(.received(now: Self.now))
-                processInput()
-            } else if count == 0 {
-                perform(.endOfInput(now: Self.now))
-            } else if errno == EINTR {
-                continue
-            } else if errno != EAGAIN && errno != EWOULDBLOCK {
-                perform(.failed)
-            }
-            return
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .end }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wait : .failed
+        }
+    }
+
+    /// For input epoll will not announce: bytes the TLS session already decrypted, or a read
+    /// that waits for the session to write first.
+    private func readAgainSoon(after nanoseconds: Int) {
+        loop.queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in
+            guard let self, !machine.isClosed, machine.readsInput else { return }
+            readable()
         }
     }
 
@@ -437,19 +473,18 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         guard !machine.isClosed else { return }
         var progressed = false
         while outboundOffset < outbound.count {
-            let sent = outbound.withUnsafeBytes { buffer in
-                send(fd, buffer.baseAddress.map { $0 + outboundOffset }, buffer.count - outboundOffset, Int32(MSG_NOSIGNAL))
+            let result = outbound.withUnsafeBytes { buffer in
+                transmit(UnsafeRawBufferPointer(rebasing: buffer[outboundOffset...]))
             }
-            if sent > 0 {
-                outboundOffset += sent
+            switch result {
+            case .sent(let count):
+                outboundOffset += count
                 progressed = true
-            } else if sent < 0 && errno == EINTR {
-                continue
-            } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            case .blocked:
                 perform(.outputBlocked(progressAt: progressed ? now ?? Self.now : nil))
                 if outbound.count - outboundOffset <= Self.drainedBytes { wakeDrainWaiters() }
                 return
-            } else {
+            case .failed:
                 perform(.failed)
                 return
             }
@@ -458,6 +493,17 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         outboundOffset = 0
         perform(.outputFlushed(progressAt: progressed ? now ?? Self.now : nil))
         wakeDrainWaiters()
+    }
+
+    /// One write to the socket, or through the TLS session over it.
+    private func transmit(_ bytes: UnsafeRawBufferPointer) -> TLSSession.Write {
+        if let tls { return tls.write(bytes) }
+        while true {
+            let sent = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if sent > 0 { return .sent(sent) }
+            if sent < 0 && errno == EINTR { continue }
+            return sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? .blocked : .failed
+        }
     }
 
     private func wakeDrainWaiters() {
@@ -506,6 +552,8 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         bodyWaiter?(.failed(status: 400, message: "The client closed the connection before its body was read."))
         wakeDrainWaiters()
         loop.unregister(fd: fd)
+        if let tls, tls.established { tls.closeNotify() }
+        tls = nil
         Glibc.close(fd)
         outbound = []
         decoder = HTTPRequestDecoder(maxBodyBytes: 0, maxHeaderBytes: 0)

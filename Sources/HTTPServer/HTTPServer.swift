@@ -33,13 +33,15 @@ final class HTTPServerCore: Sendable {
     let errorResponse: HTTPErrorResponder
     let streamsBody: HTTPRequestDecoder.BodyStreaming?
     let observer: HTTPExchangeObserver?
+    let tls: TLSConfiguration?
     let requestIDs = RequestIDGenerator()
     private let connections = Mutex<(table: [ObjectIdentifier: HTTPConnection], evicting: Int)>(([:], 0))
     private let inflightBodyBytes = Atomic<Int>(0)
 
     init(limits: ServerLimits, maxConnections: Int, handler: @escaping HTTPHandler, errorResponse: @escaping HTTPErrorResponder,
-         streamsBody: HTTPRequestDecoder.BodyStreaming?, observer: HTTPExchangeObserver?) {
+         streamsBody: HTTPRequestDecoder.BodyStreaming?, observer: HTTPExchangeObserver?, tls: TLSConfiguration?) {
         self.limits = limits
+        self.tls = tls
         self.observer = observer
         self.streamsBody = streamsBody
         self.maxConnections = maxConnections
@@ -135,6 +137,8 @@ public final class HTTPServer: Sendable {
     ///     refused), which the server survives.
     ///   - turnStarted: told, on a loop's queue, when the loop is about to serve sockets that
     ///     became ready (its lane), before any of their requests.
+    ///   - observer: told about every exchange as it ends (the access log, request metrics).
+    ///   - tls: serve HTTPS with these certificate and key; nil for plain HTTP.
     ///   - streamsBody: picks the requests whose bodies reach the handler as a stream
     ///     (`HTTPRequest.bodyStream`), with their own size limit, instead of whole in memory.
     public init(
@@ -143,6 +147,7 @@ public final class HTTPServer: Sendable {
         streamsBody: HTTPRequestDecoder.BodyStreaming? = nil,
         turnStarted: (@Sendable (_ lane: Int) -> Void)? = nil,
         observer: HTTPExchangeObserver? = nil,
+        tls: TLSConfiguration? = nil,
         errorResponse: @escaping HTTPErrorResponder, handler: @escaping HTTPHandler
     ) throws {
         let descriptors = Socket.raiseDescriptorLimit()
@@ -156,7 +161,9 @@ public final class HTTPServer: Sendable {
         self.port = boundPort
         self.host = host
         core = HTTPServerCore(limits: limits, maxConnections: maxConnections, handler: handler, errorResponse: errorResponse,
-                              streamsBody: streamsBody, observer: observer)
+                              streamsBody: streamsBody, observer: observer, tls: tls)
+        // OpenSSL writes with write(2), which has no MSG_NOSIGNAL: a vanished client must not kill the process.
+        if tls != nil { signal(SIGPIPE, SIG_IGN) }
         do {
             loops = try (0..<max(1, loopCount)).map { try EventLoop(index: $0, onError: onError, turnStarted: turnStarted) }
         } catch {
@@ -179,7 +186,15 @@ public final class HTTPServer: Sendable {
             switch result {
             case .success(let fd):
                 let loop = loops[nextLoop.add(1, ordering: .relaxed).newValue % loops.count]
-                let connection = HTTPConnection(fd: fd, loop: loop, server: core)
+                var session: TLSSession?
+                if let tls = core.tls {
+                    guard let made = tls.session(fd: fd) else {
+                        Glibc.close(fd)
+                        continue
+                    }
+                    session = made
+                }
+                let connection = HTTPConnection(fd: fd, loop: loop, server: core, tls: session)
                 switch core.admit(connection) {
                 case .admitted:
                     break
@@ -205,6 +220,11 @@ public final class HTTPServer: Sendable {
 
     /// Over the connection limit: a best-effort 503 on the way out.
     private func refuse(_ fd: Int32) {
+        // A TLS client could not read a plain answer, and a handshake is too much for a refusal.
+        guard core.tls == nil else {
+            Glibc.close(fd)
+            return
+        }
         var response = core.errorResponse(503, "The server is at its connection limit; try again shortly.")
         response.headers.add("x-request-id", core.requestIDs.next())
         response.headers.add("retry-after", "1")

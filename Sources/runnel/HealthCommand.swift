@@ -1,3 +1,4 @@
+import CTLS
 import FoundationEssentials
 import Glibc
 import RunsDomain
@@ -16,7 +17,7 @@ enum HealthCommand {
         if host == "0.0.0.0" || host.isEmpty { host = "127.0.0.1" }
         if host == "::" { host = "::1" }
         let port = configuration.int("port")
-        guard let status = probe(host: host, port: port) else {
+        guard let status = probe(host: host, port: port, tls: !configuration.string("tls_cert").isEmpty) else {
             StandardError.write("runnel: no answer from \(host):\(port)\n")
             exit(1)
         }
@@ -29,7 +30,7 @@ enum HealthCommand {
     }
 
     /// The status code of `GET /health`, or nil when the server cannot be reached within 5 s.
-    static func probe(host: String, port: Int) -> Int? {
+    static func probe(host: String, port: Int, tls: Bool) -> Int? {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
@@ -43,9 +44,18 @@ enum HealthCommand {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else { return nil }
         let request = Array("GET /health HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
-        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 512)
-        let count = recv(fd, &buffer, buffer.count, 0)
+        let count: Int
+        if tls {
+            count = Int(request.withUnsafeBytes { out in
+                buffer.withUnsafeMutableBytes { into in
+                    runnel_tls_probe(fd, out.baseAddress, Int32(out.count), into.baseAddress, Int32(into.count))
+                }
+            })
+        } else {
+            guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
+            count = recv(fd, &buffer, buffer.count, 0)
+        }
         guard count > 12 else { return nil }
         let line = String(decoding: buffer[0..<count], as: UTF8.self)
         let parts = line.split(separator: " ", maxSplits: 2)

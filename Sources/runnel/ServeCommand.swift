@@ -87,12 +87,13 @@ enum ServeCommand {
             shutdownGracePeriod: configuration.seconds("shutdown_grace"),
             maxInflightBodyBytes: configuration.int("max_inflight_body_bytes"),
             reservedDescriptors: reservedDescriptors(configuration))
+        let tls = TLSSetup.load(configuration)
         let server: HTTPServer
         do {
             server = try HTTPServer(
                 host: configuration.string("host"), port: configuration.int("port"), limits: limits,
                 onError: { log.warning("\($0)") }, streamsBody: application.streamsBody, turnStarted: application.turnStarted,
-                observer: application.requestObserver, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
+                observer: application.requestObserver, tls: tls, errorResponse: RunnelApplication.httpErrorResponse, handler: application.handle)
         } catch {
             fail("cannot listen on \(configuration.string("host")):\(configuration.string("port")): \(error)")
         }
@@ -112,10 +113,11 @@ enum ServeCommand {
             exit(0)
         }
         let shownHost = server.host.contains(":") ? "[\(server.host)]" : server.host
-        log.info("runnel listening on http://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
+        let hangUp = tls.map { TLSSetup.reloadOnHangUp($0, log: log) }
+        log.info("runnel listening on \(tls == nil ? "http" : "https")://\(shownHost):\(server.port) database=\(databaseName) node=\(node) keys=\(configuration.apiKeys.count) backend=\(configuration.string("backend"))")
         code.start()
         let trimmer = MemoryTrimmer(log: log)
-        withExtendedLifetime(trimmer) { dispatchMain() }
+        withExtendedLifetime((trimmer, hangUp)) { dispatchMain() }
     }
 
     /// SQLite for a path, PostgreSQL for a postgres:// URL; the name to log (no password).

@@ -1,9 +1,13 @@
 """Starts the real `runnel` binary on a free port with a temporary database."""
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +27,24 @@ def runnel_binary() -> str:
     if not built:
         raise RuntimeError("no runnel binary: run `swift build` first or set RUNNEL_BINARY")
     return str(max(built, key=lambda c: c.stat().st_mtime))
+
+
+def make_tls_files():
+    """With RUNNEL_SDK_TLS set, every server serves HTTPS with a self-signed certificate made here,
+    which this process (the SDK, httpx, raw sockets) trusts through SSL_CERT_FILE."""
+    if not os.environ.get("RUNNEL_SDK_TLS"):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="runnel-tls-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(certificate), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    os.environ["SSL_CERT_FILE"] = str(certificate)
+    return certificate, key
+
+
+TLS_FILES = make_tls_files()
 
 
 def sdk_store() -> str:
@@ -82,13 +104,16 @@ class Reachable:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if TLS_FILES else 'http'}://127.0.0.1:{self.port}/v1"
 
     def client(self, api_key="test-key", **kwargs) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=api_key, max_retries=0, **kwargs)
 
     def connect(self, timeout=10.0) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        if TLS_FILES:
+            return ssl.create_default_context(cafile=str(TLS_FILES[0])).wrap_socket(sock, server_hostname="127.0.0.1")
+        return sock
 
 
 class Runnel(Reachable):
@@ -110,6 +135,8 @@ class Runnel(Reachable):
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNEL_")}
         env.update(self.env)
         command = [runnel_binary(), "serve", "--port", "0", "--database", str(self.database), *self.args]
+        if TLS_FILES:
+            command += ["--tls-cert", str(TLS_FILES[0]), "--tls-key", str(TLS_FILES[1])]
         self.log = open(self.log_path, "w")
         def limit_open_files():
             import resource
@@ -118,7 +145,7 @@ class Runnel(Reachable):
                                         preexec_fn=limit_open_files if self.open_files else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(r"listening on http://[^ ]*:(\d+)", self.log_text())
+            match = re.search(r"listening on https?://[^ ]*:(\d+)", self.log_text())
             if match:
                 self.port = int(match.group(1))
                 return self

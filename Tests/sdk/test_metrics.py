@@ -12,7 +12,9 @@ import pytest
 
 def scrape(server, port=None, key=None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.get(f"http://127.0.0.1:{port or server.port}/metrics", headers=headers, timeout=10)
+    # The metrics port is plain HTTP; the API port may be HTTPS.
+    base = f"http://127.0.0.1:{port}" if port else server.base_url.removesuffix("/v1")
+    return httpx.get(f"{base}/metrics", headers=headers, timeout=10)
 
 
 def samples(text: str) -> dict:
@@ -80,7 +82,7 @@ def test_a_run_moves_the_counters_and_promtool_accepts_the_output(runnel, client
 @pytest.mark.single_node
 def test_an_unknown_path_is_one_label_not_one_per_path(runnel):
     for index in range(5):
-        httpx.get(f"http://127.0.0.1:{runnel.port}/v1/nothing/{index}", timeout=10)
+        httpx.get(f"{runnel.base_url}/nothing/{index}", timeout=10)
     text = scrape(runnel).text
     assert total(samples(text), "runnel_http_requests_total", route="unmatched", status="404") == 5
     assert "/v1/nothing" not in text
