@@ -48,11 +48,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(name: "MigrationEmbedder", swiftSettings: strictSettings),
+        .executableTarget(name: "TextEmbedder", swiftSettings: strictSettings),
         .plugin(
             name: "EmbedMigrations",
             capability: .buildTool(),
-            dependencies: ["MigrationEmbedder"]
+            dependencies: ["TextEmbedder"]
+        ),
+        .plugin(
+            name: "EmbedInspector",
+            capability: .buildTool(),
+            dependencies: ["TextEmbedder"]
         ),
         .target(
             name: "RunsStorage",
@@ -83,7 +88,9 @@ let package = Package(
             name: "RunsAPI",
             dependencies: ["HTTPServer", "RunsDomain", "RunsWire", "RunsStorage", "RunsEngine", "ModelBackends", "Retrieval",
                            "Observability", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: strictSettings
+            exclude: ["Inspector"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedInspector"]
         ),
         .executableTarget(
             name: "runnel",

@@ -17,8 +17,8 @@ struct EmbedMigrations: BuildToolPlugin {
         return [
             .buildCommand(
                 displayName: "Embedding \(files.count) SQL migrations",
-                executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path] + files.map(\.path),
+                executable: try context.tool(named: "TextEmbedder").url,
+                arguments: [output.path, "embeddedMigrationFiles"] + files.map(\.path),
                 inputFiles: files,
                 outputFiles: [output]
             ),

@@ -50,6 +50,7 @@ public final class RunnelApplication: Sendable {
             })
         }
         AssistantsEndpoints.register(in: &router)
+        InspectorEndpoint.register(in: &router)
         ThreadsEndpoints.register(in: &router)
         MessagesEndpoints.register(in: &router)
         RunsEndpoints.register(in: &router, engine: engine)

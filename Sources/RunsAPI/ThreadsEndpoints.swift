@@ -7,6 +7,7 @@ import RunsStorage
 enum ThreadsEndpoints: EndpointGroup {
     static func register(in router: inout Router<Route>) {
         router.add("POST", "/threads", .write(create))
+        router.add("GET", "/threads", .read(list))
         router.add("GET", "/threads/:thread_id", .read(retrieve))
         router.add("POST", "/threads/:thread_id", .write(modify))
         router.add("DELETE", "/threads/:thread_id", .write(delete))
@@ -16,6 +17,10 @@ enum ThreadsEndpoints: EndpointGroup {
         let body = try RequestObject(try context.body(), allowed: ["messages", "tool_resources", "metadata"])
         let thread = try ThreadCreation.create(from: body, context: context, db: db)
         return thread.wire
+    }
+
+    static func list(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {
+        Wire.list(try ThreadRepository(db, project: context.project).list(try context.listQuery()), \.wire, id: \.id)
     }
 
     static func retrieve(_ context: APIContext, _ db: any SQLSession) throws -> JSONValue {

@@ -13,7 +13,7 @@ public struct Migration: Sendable, Equatable {
 
     /// The migrations of one dialect compiled into this binary, in version order.
     public static func embedded(_ dialect: SQLDialect) throws(MigrationError) -> [Migration] {
-        try parse(embeddedMigrationFiles.filter { $0.dialect == dialect.rawValue }.map { ($0.name, $0.sql) })
+        try parse(embeddedMigrationFiles.filter { $0.folder == dialect.rawValue }.map { ($0.name, $0.text) })
     }
 
     /// Reads versions from file names (`0002_runs.sql` is version 2) and rejects gaps in naming.

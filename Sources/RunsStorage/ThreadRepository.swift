@@ -25,11 +25,19 @@ public struct ThreadRepository {
     public func find(_ id: String) throws -> ChatThread? {
         try connection.queryOne(
             "SELECT id, created_at, tool_resources, metadata FROM threads WHERE id = ? AND project = ?",
-            [id.sqlite, project.sqlite]
-        ) { row in
-            ChatThread(id: try row.string("id"), createdAt: try row.int("created_at"), toolResources: try row.json("tool_resources"),
-                       metadata: try row.json("metadata", default: [:]))
-        }
+            [id.sqlite, project.sqlite], Self.decode)
+    }
+
+    /// The project's threads by id (time) order. OpenAI's API has no such list; Runnel's
+    /// inspector browses threads with it.
+    public func list(_ query: ListQuery) throws -> Page<ChatThread> {
+        try Pagination.page(connection, select: "SELECT id, created_at, tool_resources, metadata FROM threads WHERE project = ?",
+                            scope: [project.sqlite], query: query, map: Self.decode)
+    }
+
+    private static func decode(_ row: any SQLRow) throws -> ChatThread {
+        ChatThread(id: try row.string("id"), createdAt: try row.int("created_at"), toolResources: try row.json("tool_resources"),
+                   metadata: try row.json("metadata", default: [:]))
     }
 
     /// Deletes the thread with its messages, runs and run steps (foreign keys cascade).

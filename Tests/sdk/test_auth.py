@@ -1,4 +1,5 @@
 """API keys: 401 without a known key, and each key's project sees only its own objects."""
+import httpx
 import json
 
 import openai
@@ -83,3 +84,18 @@ def test_keys_never_reach_the_log(keyed):
     assert "listening on" in log
     for secret in ("sk-alpha-1", "sk-alpha-2", "sk-beta-1", "sk-not-a-real-key"):
         assert secret not in log
+
+
+def test_thread_list_pages_one_projects_threads(keyed):
+    """GET /v1/threads (Runnel's own, for the inspector) lists a project's threads, newest first."""
+    alpha, beta = keyed.client(api_key="sk-alpha-1"), keyed.client(api_key="sk-beta-1")
+    made = [alpha.beta.threads.create(metadata={"n": str(i)}).id for i in range(5)]
+    hidden = beta.beta.threads.create().id
+    headers = {"Authorization": "Bearer sk-alpha-2", "OpenAI-Beta": "assistants=v2"}
+    first = httpx.get(f"{keyed.base_url}/threads", params={"limit": 3}, headers=headers, timeout=10).json()
+    assert first["object"] == "list" and [t["id"] for t in first["data"]] == made[::-1][:3] and first["has_more"]
+    rest = httpx.get(f"{keyed.base_url}/threads", params={"limit": 3, "after": first["last_id"]}, headers=headers, timeout=10).json()
+    assert [t["id"] for t in rest["data"]] == made[::-1][3:] and not rest["has_more"]
+    assert hidden not in {t["id"] for t in first["data"] + rest["data"]}
+    bad = httpx.get(f"{keyed.base_url}/threads", params={"limit": 0}, headers=headers, timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "limit"
