@@ -13,7 +13,7 @@
 
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libsqlite3-dev libpq-dev libcurl4-openssl-dev libseccomp-dev \
+ && apt-get install -y --no-install-recommends libsqlite3-dev libpq-dev libcurl4-openssl-dev libseccomp-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -26,7 +26,7 @@ RUN swift build -c release --static-swift-stdlib --product runnel \
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libcurl4 libsqlite3-0 libpq5 libstdc++6 libseccomp2 poppler-utils \
+ && apt-get install -y --no-install-recommends ca-certificates libcurl4 libsqlite3-0 libpq5 libssl3 libstdc++6 libseccomp2 poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin runnel \
  && mkdir -p /data \

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test from a fresh clone: the Swift unit tests, the libFuzzer harnesses (60 s each),
 # the proof of the Dockerfile's runtime stage, then the Python suite that drives the real runnel
-# binary through the official openai SDK (installed into .venv/), schemathesis included: once on
-# SQLite, once on PostgreSQL, and the runs and streams suites once more through three nodes
-# behind nginx. It starts a throwaway PostgreSQL cluster of its own and stops it at the end.
+# binary through the official openai SDK (installed into .venv/), schemathesis, promtool and
+# headless Chromium included: once on SQLite, once on PostgreSQL, the runs and streams suites
+# once more through three nodes behind nginx, the SDK-driven suites once over HTTPS, and the runs
+# and streams suites on older SDK releases. It starts a throwaway PostgreSQL cluster of its own
+# and stops it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,8 @@ finish() {
 }
 trap finish EXIT
 
-scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev libseccomp-dev bubblewrap postgresql nginx poppler-utils
+scripts/system-packages.sh libsqlite3-dev libpq-dev libcurl4-openssl-dev libseccomp-dev libssl-dev openssl bubblewrap postgresql nginx \
+    poppler-utils prometheus chromium chromium-driver
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-packages.sh python3-venv
 
 stage "PostgreSQL for the tests (initdb in a temporary folder, a free port)"
@@ -60,3 +63,11 @@ RUNNEL_SDK_STORE=postgresql "${pytest[@]}" -m "not sqlite_only and not no_server
 stage "runs, streams and retrieval SDK suites through nginx to three nodes on one PostgreSQL"
 RUNNEL_SDK_STORE=postgresql RUNNEL_SDK_CLUSTER=3 "${pytest[@]}" -m "not single_node and not no_server" Tests/sdk/test_runs.py Tests/sdk/test_streams.py \
     Tests/sdk/test_files.py Tests/sdk/test_vector_stores.py Tests/sdk/test_file_search_runs.py
+
+stage "SDK-driven suites over HTTPS (a self-signed certificate the suite makes)"
+RUNNEL_SDK_TLS=1 "${pytest[@]}" -m "not no_server" Tests/sdk/test_runs.py Tests/sdk/test_streams.py Tests/sdk/test_assistants.py \
+    Tests/sdk/test_threads_messages.py Tests/sdk/test_files.py Tests/sdk/test_vector_stores.py Tests/sdk/test_file_search_runs.py \
+    Tests/sdk/test_async_client.py Tests/sdk/test_auth.py Tests/sdk/test_metrics.py Tests/sdk/test_code_interpreter_runs.py
+
+stage "runs and streams SDK suites on older openai releases (1.21.0, 1.109.1, 2.54.0)"
+scripts/sdk-matrix.sh

@@ -131,14 +131,21 @@ enum ServeCommand {
             return (try PostgresStore(url: url, options: options, now: SystemClock().nowSeconds()), url.description)
         }
         let path = URL(fileURLWithPath: setting).standardizedFileURL.path
+        if FileManager.default.fileExists(atPath: path), DatabaseLock.serving(path) == nil {
+            throw ConfigurationError(description: "runnel restore is replacing \(path); start the server once it is done")
+        }
         let store = try SQLiteStore(
             path: path,
             options: DatabaseOptions(readerCount: configuration.int("database_readers"),
                                      synchronous: configuration.string("sqlite_synchronous"),
                                      // One per I/O loop: the server runs a loop per allowed core.
                                      laneCount: System.coreCount))
+        // Held for the life of the process (never closed: see DatabaseLock): restore refuses a live file.
+        servingLock = DatabaseLock.serving(path)
         return (store, path)
     }
+
+    nonisolated(unsafe) private static var servingLock: DatabaseLock?
 
     /// Descriptors the server needs besides its connections: the runtime's own (standard streams,
     /// epoll, Dispatch, signal pipe, /proc reads), three per SQLite connection (database, WAL,
