@@ -38,6 +38,9 @@ enum LogLine {
     private static func jsonValue(_ value: Logger.MetadataValue) -> JSONValue {
         switch value {
         case .string(let text): .string(text)
+        // Numbers given as numbers stay numbers, for collectors that sum and compare them.
+        case .stringConvertible(let convertible as Int): .integer(convertible)
+        case .stringConvertible(let convertible as Double): convertible.isFinite ? .number(convertible) : .string("\(convertible)")
         case .stringConvertible(let convertible): .string(convertible.description)
         case .array(let items): .array(items.map(jsonValue))
         case .dictionary(let entries): .object(entries.keys.sorted().map { ($0, jsonValue(entries[$0]!)) })

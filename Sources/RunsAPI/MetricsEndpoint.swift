@@ -66,8 +66,8 @@ enum RequestObserver {
             Telemetry.request(route: route, method: record.method ?? "none", status: record.status, nanoseconds: record.nanoseconds)
             log.info("request", metadata: [
                 "request_id": "\(record.requestID)", "method": "\(record.method ?? "-")", "route": "\(route)",
-                "status": "\(record.status)", "bytes": "\(record.bodyBytes)",
-                "duration_ms": "\(Double(record.nanoseconds / 1000) / 1000)",
+                "status": .stringConvertible(record.status), "bytes": .stringConvertible(record.bodyBytes),
+                "duration_ms": .stringConvertible(Double(record.nanoseconds / 1000) / 1000),
             ])
         }
     }
