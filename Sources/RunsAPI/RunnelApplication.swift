@@ -54,6 +54,7 @@ public final class RunnelApplication: Sendable {
         ThreadsEndpoints.register(in: &router)
         MessagesEndpoints.register(in: &router)
         RunsEndpoints.register(in: &router, engine: engine)
+        RunWatchEndpoint.register(in: &router, engine: engine)
         FilesEndpoints.register(in: &router, database: database, log: log, maxFileBytes: retrieval.maxFileBytes)
         ingestion = IngestionPool(database: database, node: engine.node, clock: clock, workers: retrieval.ingestionWorkers,
                                   pdfTimeoutSeconds: retrieval.pdfTimeoutSeconds, embeddings: embeddings,

@@ -36,9 +36,13 @@ def browser():
 
 
 def wait_for(condition, timeout=20.0, what="condition"):
+    from selenium.common.exceptions import StaleElementReferenceException
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:
+            value = None  # the page redrew what was being read: look again
         if value:
             return value
         time.sleep(0.05)
@@ -103,6 +107,20 @@ def test_a_run_started_in_the_browser_streams_its_answer(start_runnel):
         wait_for(lambda: "message creation" in driver.find_element(By.ID, "steps").text, what="the run's steps")
         summary = driver.find_element(By.ID, "run-summary").text
         assert "completed" in summary and f"= {runs[0].usage.total_tokens}" in summary
+
+        # A run started elsewhere is joined over its event stream once it is opened.
+        long_text = " ".join(f"joined{i}" for i in range(60))
+        threads.messages.create(thread_id, role="user", content=long_text)
+        elsewhere = threads.runs.create(thread_id=thread_id, assistant_id=runs[0].assistant_id)
+        driver.find_element(By.CSS_SELECTOR, f'#threads li[data-id="{thread_id}"]').click()
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f'#runs li[data-id="{elsewhere.id}"]'), what="the new run in the list")
+        driver.find_element(By.CSS_SELECTOR, f'#runs li[data-id="{elsewhere.id}"]').click()
+        wait_for(lambda: [b for b in driver.find_elements(By.CSS_SELECTOR, ".message.assistant.streaming") if "joined" in b.text],
+                 what="the joined run's answer streaming")
+        wait_for(lambda: driver.find_element(By.ID, "run-status").text == "completed"
+                 and not driver.find_elements(By.CSS_SELECTOR, ".message.streaming"), timeout=30, what="the joined run to end")
+        assert bubble()[-1].text.endswith(long_text)
+        assert "thread.run.completed" in driver.find_element(By.ID, "timeline").text
 
         shot = OUTPUT / "inspector.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

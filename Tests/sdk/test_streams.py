@@ -14,10 +14,10 @@ def backend(request):
     return request.param
 
 
-def raw_events(url, body):
+def raw_events(url, body, method="POST"):
     """(event, data) pairs of a streamed response, read with a plain HTTP client."""
     events = []
-    with httpx.stream("POST", url, json=body, timeout=30) as response:
+    with httpx.stream(method, url, json=body, timeout=30) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers.get("x-request-id", "").startswith("req_")
@@ -230,3 +230,32 @@ def test_keep_alive_comments_during_silences(start_runnel):
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "still fine"}])
     with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
         assert "".join(stream.text_deltas) == "still fine"
+
+
+def test_a_running_run_can_be_joined_over_its_events(start_runnel):
+    """GET …/runs/{id}/events (Runnel's own, for the inspector): the run as it stands, then its
+    events until it ends, then done; a finished run is one event and done."""
+    server = start_runnel("--echo-delay-ms", "30")
+    client = server.client()
+    assistant = client.beta.assistants.create(model="m")
+    words = " ".join(f"word{i}" for i in range(40))
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": words}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    deadline = time.monotonic() + 10
+    while client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status != "in_progress":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
+    url = f"{server.base_url}/threads/{thread.id}/runs/{run.id}/events"
+    events = raw_events(url, None, method="GET")
+    names = [name for name, _ in events]
+    assert names[0] == "thread.run.in_progress" and events[0][1]["id"] == run.id
+    assert names[-3:] == ["thread.run.step.completed", "thread.run.completed", "done"]
+    joined = "".join(data["delta"]["content"][0]["text"]["value"] for name, data in events if name == "thread.message.delta")
+    # Joined midway: the deltas are the rest of the answer, which ends the stored text.
+    assert joined.strip() and words.endswith(joined.rstrip())
+    assert client.beta.threads.messages.list(thread.id, limit=1).data[0].content[0].text.value.rstrip() == words
+    finished = raw_events(url, None, method="GET")
+    assert [name for name, _ in finished] == ["thread.run.completed", "done"]
+    missing = httpx.get(f"{server.base_url}/threads/{thread.id}/runs/run_nope/events", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "invalid_request_error"

@@ -2,7 +2,7 @@
 // Runnel's inspector: the same /v1 API and key as any client. Everything shown is set as text,
 // never as markup, since message content and tool output come from users and models.
 
-const state = { key: "", assistant: null, thread: null, run: null, threadsAfter: null, poll: null, streaming: false };
+const state = { key: "", assistant: null, thread: null, run: null, threadsAfter: null, streaming: false };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, props = {}, ...children) {
@@ -122,17 +122,19 @@ function messageNode(role, text, id) {
 
 async function openRun(runID, item) {
   if (item) select($("runs"), item);
-  clearInterval(state.poll);
   const run = await api("GET", `/threads/${state.thread.id}/runs/${runID}`);
   await showRun(run, true);
-  // A run started elsewhere has no stream to join: it is watched by polling until it ends.
-  if (!isFinal(run.status)) {
-    state.poll = setInterval(async () => {
-      const fresh = await api("GET", `/threads/${state.thread.id}/runs/${runID}`).catch(() => null);
-      if (!fresh) return;
-      await showRun(fresh, true);
-      if (isFinal(fresh.status)) { clearInterval(state.poll); refreshThread(); }
-    }, 1000);
+  // A run still executing is joined over its event stream (Runnel's own endpoint: OpenAI's API
+  // has none), and shown as it goes.
+  if (!isFinal(run.status) && run.status !== "requires_action" && !state.streaming) {
+    state.streaming = true;
+    try {
+      await stream("GET", `/threads/${state.thread.id}/runs/${runID}/events`);
+    } catch (error) {
+      say(error.message, true);
+    } finally {
+      state.streaming = false;
+    }
   }
 }
 
@@ -198,7 +200,6 @@ async function send(event) {
   if (!state.assistant) return say("Select an assistant first (or create one with the API).", true);
   state.streaming = true;
   $("send").disabled = true;
-  clearInterval(state.poll);
   try {
     let path, body;
     if (state.thread) {
@@ -211,7 +212,7 @@ async function send(event) {
     }
     $("prompt").value = "";
     $("messages").append(messageNode("user", text));
-    await stream(path, body);
+    await stream("POST", path, body);
     say("Run finished.");
   } catch (error) {
     say(error.message, true);
@@ -221,8 +222,9 @@ async function send(event) {
   }
 }
 
-async function stream(path, body) {
-  const response = await fetch("/v1" + path, { method: "POST", headers: headers(true), body: JSON.stringify(body) });
+async function stream(method, path, body) {
+  const response = await fetch("/v1" + path, { method, headers: headers(body !== undefined),
+    body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) {
     const data = await response.json().catch(() => null);
     throw new Error(data?.error?.message || `${response.status} ${response.statusText}`);
@@ -273,12 +275,22 @@ async function onEvent(name, data, started, bubbles) {
     bubbles[object.id] = messageNode("assistant", "", object.id);
     bubbles[object.id].classList.add("streaming");
     $("messages").append(bubbles[object.id]);
-  } else if (name === "thread.message.delta" && bubbles[object.id]) {
-    for (const part of object.delta.content || []) if (part.type === "text") bubbles[object.id].append(part.text.value || "");
+  } else if (name === "thread.message.delta") {
+    // A run joined midway streams into the message already shown with what it had so far.
+    const bubble = bubbles[object.id] ??= joinedBubble(object.id);
+    for (const part of object.delta.content || []) if (part.type === "text") bubble.append(part.text.value || "");
     $("messages").scrollTop = $("messages").scrollHeight;
   } else if (name === "thread.message.completed" && bubbles[object.id]) {
     bubbles[object.id].classList.remove("streaming");
   }
+}
+
+function joinedBubble(id) {
+  const shown = [...$("messages").children].find((node) => node.dataset.id === id);
+  const bubble = shown || messageNode("assistant", "", id);
+  bubble.classList.add("streaming");
+  if (!shown) $("messages").append(bubble);
+  return bubble;
 }
 
 // MARK: Wiring
