@@ -86,7 +86,10 @@ if grep -q "not found" <<<"$ldd_output"; then
 fi
 echo "$ldd_output" | awk '{print $1}' | tr '\n' ' '; echo
 # libcurl is opened on demand (by the openai backend), so ldd does not list it.
-chroot "$root" /sbin/ldconfig -p | grep -q "libcurl.so.4 " || { echo "the runtime stage lacks libcurl.so.4, which --backend openai loads" >&2; exit 1; }
+# The cache is read whole before it is searched: `ldconfig -p | grep -q` fails under pipefail
+# whenever grep stops reading before ldconfig has written everything (SIGPIPE).
+library_cache="$(chroot "$root" /sbin/ldconfig -p)"
+grep -q "libcurl.so.4 " <<<"$library_cache" || { echo "the runtime stage lacks libcurl.so.4, which --backend openai loads" >&2; exit 1; }
 echo "libcurl.so.4 (loaded by --backend openai) is installed"
 
 echo "== run it as the stage's user, with the stage's ENV, WORKDIR, ENTRYPOINT and CMD"
