@@ -1,9 +1,9 @@
-import Logging
 import HTTPServer
+import Logging
 import RunsDomain
 import RunsEngine
-import RunsWire
 import RunsStorage
+import RunsWire
 
 /// The one place that turns failures into responses, always in OpenAI's envelope
 /// `{"error":{"message","type","param","code"}}`. Handlers throw; they never build errors.

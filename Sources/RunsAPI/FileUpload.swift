@@ -1,5 +1,5 @@
-import Logging
 import HTTPServer
+import Logging
 import RunsDomain
 import RunsEngine
 import RunsStorage

@@ -1,12 +1,12 @@
-import Logging
 import Dispatch
 import HTTPServer
+import Logging
 import ModelBackends
+import Retrieval
 import RunsDomain
 import RunsEngine
-import RunsWire
-import Retrieval
 import RunsStorage
+import RunsWire
 
 /// The composition root: routes every request to its endpoint, authenticates it, runs it on
 /// the right database queue and answers in OpenAI's shapes.

@@ -1,6 +1,6 @@
-import Logging
 import Dispatch
 import HTTPServer
+import Logging
 import ModelBackends
 import Retrieval
 import RunsDomain

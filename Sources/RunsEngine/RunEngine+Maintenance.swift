@@ -1,5 +1,5 @@
-import Logging
 import Dispatch
+import Logging
 import RunsDomain
 import RunsStorage
 import RunsWire

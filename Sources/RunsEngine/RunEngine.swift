@@ -1,6 +1,6 @@
+import Dispatch
 import Logging
 import Observability
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif

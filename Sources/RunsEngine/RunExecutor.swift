@@ -1,10 +1,10 @@
-import Logging
-import Observability
 import CodeInterpreter
+import Logging
 import ModelBackends
+import Observability
 import RunsDomain
-import RunsWire
 import RunsStorage
+import RunsWire
 
 /// Executes one turn of a run: queued → in_progress, one model call whose deltas become message
 /// and step events as they arrive, then the ending the answer calls for (completed, requires_action,

@@ -1,7 +1,7 @@
-import Logging
 import CodeInterpreter
 import FoundationEssentials
 import Glibc
+import Logging
 import RunsEngine
 
 /// Sets up the code interpreter at start: finds the Python, probes which sandbox level works

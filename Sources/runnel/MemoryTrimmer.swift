@@ -1,7 +1,7 @@
-import Logging
 import CMalloc
 import Dispatch
 import HTTPServer
+import Logging
 import RunsEngine
 import Synchronization
 

@@ -1,8 +1,8 @@
-import Logging
 import Dispatch
 import FoundationEssentials
 import Glibc
 import HTTPServer
+import Logging
 import ModelBackends
 import Observability
 import RunsAPI
