@@ -24,7 +24,10 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         /// The streamed response has a Content-Length: its bytes go out without chunk framing.
         var identityBody = false
         var method: String
-        var responder: HTTPResponder
+        var requestID: String
+        /// The route template the handler named, taken when its call returns (not the responder,
+        /// which a stream would otherwise keep alive for as long as it lasts).
+        var route: String?
         var startedAt: UInt64
         /// Of a streamed answer, once its head is out.
         var status: Int?
@@ -245,7 +248,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
         _ = apply(machine.handle(.requestDispatched(keepAlive: request.keepAlive)))
         let responder = HTTPResponder(connection: self, serial: serial, requestID: server.requestIDs.next())
         exchange = Exchange(serial: serial, version: request.version, isHead: request.method == "HEAD", method: request.method,
-                            responder: responder, startedAt: started)
+                            requestID: responder.requestID, startedAt: started)
         var request = request
         if streamed {
             _ = apply(machine.handle(.bodyStreamOpened))
@@ -253,6 +256,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
             request.bodyStream = HTTPBodyStream(source: self, serial: serial)
         }
         server.handler(request, responder)
+        if self.exchange?.serial == serial { self.exchange?.route = responder.route }
         // Decoding goes on in the caller's loop, which asked for this request.
         if let response = responder.handlerReturned() { complete(serial: serial, response: response, requestID: responder.requestID, decodeNext: false) }
     }
@@ -445,7 +449,7 @@ final class HTTPConnection: HTTPBodySource, @unchecked Sendable {
     private func report(_ exchange: Exchange, status: Int, bodyBytes: Int) {
         guard let observer = server.observer else { return }
         let elapsed = DispatchTime.now().uptimeNanoseconds &- exchange.startedAt
-        observer(HTTPExchangeRecord(requestID: exchange.responder.requestID, method: exchange.method, route: exchange.responder.route,
+        observer(HTTPExchangeRecord(requestID: exchange.requestID, method: exchange.method, route: exchange.route,
                                     status: status, bodyBytes: bodyBytes, nanoseconds: Int64(clamping: elapsed)))
     }
 
