@@ -36,23 +36,13 @@ runnel_tls_context *runnel_tls_context_new(const char *certificate_path, const c
     // Partial writes and a moving buffer suit a non-blocking writer whose buffer can grow;
     // released buffers keep an idle connection from holding its 34 KB of record buffers.
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1) {
-        describe("cannot set the TLS 1.2 ciphers", error, error_size);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    if (SSL_CTX_use_certificate_chain_file(ctx, certificate_path) != 1) {
-        describe("cannot read the certificate chain", error, error_size);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
-        describe("cannot use the private key with the certificate", error, error_size);
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-        describe("the private key does not match the certificate", error, error_size);
+    const char *failure = NULL;
+    if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1) failure = "cannot set the TLS 1.2 ciphers";
+    else if (SSL_CTX_use_certificate_chain_file(ctx, certificate_path) != 1) failure = "cannot read the certificate chain";
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) failure = "cannot use the private key with the certificate";
+    else if (SSL_CTX_check_private_key(ctx) != 1) failure = "the private key does not match the certificate";
+    if (failure != NULL) {
+        describe(failure, error, error_size);
         SSL_CTX_free(ctx);
         return NULL;
     }

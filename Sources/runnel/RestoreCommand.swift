@@ -6,30 +6,10 @@ import RunsStorage
 /// never under a running server.
 enum RestoreCommand {
     static func run(arguments: [String]) -> Never {
-        var database = ProcessInfo.processInfo.environment["RUNNEL_DATABASE"] ?? "./runnel.sqlite"
-        var source: String?
-        var force = false
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            func value() -> String {
-                if parts.count > 1 { return parts[1] }
-                index += 1
-                guard index < arguments.count else { ServeCommand.fail("\(parts[0]) needs a value") }
-                return arguments[index]
-            }
-            switch parts[0] {
-            case "--database": database = value()
-            case "--from": source = value()
-            case "--force": force = true
-            case "-h", "--help":
-                print(help)
-                exit(0)
-            default: ServeCommand.fail("unknown option \(argument) (see runnel restore --help)")
-            }
-            index += 1
-        }
+        let options = CommandOptions(arguments, command: "restore", valued: ["--database", "--from"], flags: ["--force"], help: help)
+        let database = options.values["--database"] ?? ProcessInfo.processInfo.environment["RUNNEL_DATABASE"] ?? "./runnel.sqlite"
+        let source = options.values["--from"]
+        let force = options.flags.contains("--force")
         if PostgresURL.isPostgres(database) {
             ServeCommand.fail("""
                 \(Configuration.redactedDatabase(database)) is a PostgreSQL database: restore it with PostgreSQL's own tools, \
