@@ -131,8 +131,14 @@ enum ServeCommand {
             return (try PostgresStore(url: url, options: options, now: SystemClock().nowSeconds()), url.description)
         }
         let path = URL(fileURLWithPath: setting).standardizedFileURL.path
-        if FileManager.default.fileExists(atPath: path), DatabaseLock.serving(path) == nil {
-            throw ConfigurationError(description: "runnel restore is replacing \(path); start the server once it is done")
+        // Held for the life of the process (never closed: see DatabaseLock), so restore refuses a
+        // live file; taken before the store opens a file that exists, so a restore under way wins.
+        let existed = FileManager.default.fileExists(atPath: path)
+        if existed {
+            servingLock = DatabaseLock.serving(path)
+            guard servingLock != nil else {
+                throw ConfigurationError(description: "runnel restore is replacing \(path); start the server once it is done")
+            }
         }
         let store = try SQLiteStore(
             path: path,
@@ -140,8 +146,7 @@ enum ServeCommand {
                                      synchronous: configuration.string("sqlite_synchronous"),
                                      // One per I/O loop: the server runs a loop per allowed core.
                                      laneCount: System.coreCount))
-        // Held for the life of the process (never closed: see DatabaseLock): restore refuses a live file.
-        servingLock = DatabaseLock.serving(path)
+        if !existed { servingLock = DatabaseLock.serving(path) }
         return (store, path)
     }
 
